@@ -1,4 +1,4 @@
-// Runs every *.test.ts under src/ and test/ with Node's test runner (Node 20 has no --test globs).
+// Runs every *.test.ts under src/, test/ and webview/ with Node's test runner (Node 20 has no --test globs).
 // Usage: node scripts/test.mjs [filter...]   e.g. node scripts/test.mjs engine splits
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ const walk = (dir) => {
     else if (p.endsWith('.test.ts') && (filters.length === 0 || filters.some((f) => p.includes(f)))) files.push(p);
   }
 };
-for (const d of ['src', 'test']) walk(d);
+for (const d of ['src', 'test', 'webview']) walk(d);
 files.sort();
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

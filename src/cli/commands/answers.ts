@@ -1,6 +1,24 @@
-// PLACEHOLDER: replaced by the module that implements `bert-lab answers`.
+// `bert-lab answers`: the graded values (a1a, a2a, a3a) computed from the run history.
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { RunHistory } from '../../experiments/history';
+import { computeAnswers } from '../../experiments/answers';
+import { HOMEWORK9, loadSpecFile } from '../../experiments/spec';
+
 export const summary = 'Print the graded answer values';
-export async function main(_argv: string[]): Promise<number> {
-  console.error('bert-lab answers: not implemented yet');
-  return 2;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { workspace: { type: 'string' }, spec: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) { console.log('usage: bert-lab answers [--workspace <dir>] [--spec <file>] [--json]'); return 0; }
+  const spec = values.spec ? loadSpecFile(values.spec) : HOMEWORK9;
+  const history = new RunHistory(resolve(values.workspace ?? process.cwd()), (line) => console.error(line));
+  const answers = computeAnswers(history.list(), spec);
+  if (values.json) { console.log(JSON.stringify(answers, null, 2)); return 0; }
+  for (const a of answers) {
+    const run = a.runId ? history.get(a.runId) : undefined;
+    console.log(a.value === null
+      ? `${a.variable} = (no finished run of ${a.problem})`
+      : `${a.variable} = ${a.value.toFixed(4)}    # ${a.problem}, ${run?.config.label ?? ''} (run ${a.runId})`);
+  }
+  return answers.every((a) => a.value !== null) ? 0 : 1;
 }

@@ -1,6 +1,69 @@
-// PLACEHOLDER: replaced by the module that implements `bert-lab fill-answers`.
-export const summary = 'Fill the notebook's answer cells';
-export async function main(_argv: string[]): Promise<number> {
-  console.error('bert-lab fill-answers: not implemented yet');
-  return 2;
+// `bert-lab fill-answers --notebook <file> [--values a1a=0.9144,a2a=…] [--workspace <dir>] [--dry-run]`
+// Writes the graded values into the notebook's answer cells: only each number changes (4 decimals),
+// comments and every other byte of the file stay; "DO NOT change" cells are never touched.
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { computeAnswers } from '../../experiments/answers';
+import { RunHistory } from '../../experiments/history';
+import { describeFill, fillNotebookFile } from '../../notebook/notebookFile';
+
+export const summary = "Fill the notebook's graded answer cells (a1a, a2a, a3a) from the run history";
+
+const HELP = `usage: bert-lab fill-answers --notebook <file.ipynb> [--values a1a=0.9144,a2a=0.9344] [--workspace <dir>] [--dry-run]
+
+  --notebook   the homework notebook (.ipynb) to edit in place (atomically)
+  --values     the values to write; default: the graded answers computed from the run history
+  --workspace  folder whose .bert-lab/ holds the run history (default: the current folder)
+  --dry-run    print what would change, write nothing`;
+
+/** "a1a=0.9,a2a=.93" -> { a1a: 0.9, a2a: 0.93 }; throws one readable line on bad input. */
+export function parseValues(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S+)$/.exec(part);
+    const v = m ? Number(m[2]) : Number.NaN;
+    if (!m || m[2] === '' || !Number.isFinite(v)) throw new Error(`--values: "${part}" is not NAME=NUMBER`);
+    out[m[1]] = v;
+  }
+  if (Object.keys(out).length === 0) throw new Error('--values: no values given');
+  return out;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv, allowPositionals: false,
+      options: { notebook: { type: 'string' }, values: { type: 'string' }, workspace: { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    }).values;
+  } catch (e) {
+    console.error(`bert-lab fill-answers: ${(e as Error).message}\n${HELP}`);
+    return 2;
+  }
+  if (args.help) { console.log(HELP); return 0; }
+  if (!args.notebook) { console.error(`bert-lab fill-answers: --notebook is required\n${HELP}`); return 2; }
+  const notebook = resolve(args.notebook);
+
+  let values: Record<string, number>;
+  if (args.values !== undefined) {
+    values = parseValues(args.values);
+  } else {
+    const workspace = resolve(args.workspace ?? '.');
+    const history = new RunHistory(workspace, (line) => console.error(line));
+    const answers = computeAnswers(history.list());
+    values = {};
+    for (const a of answers) {
+      if (a.value === null) console.log(`${a.variable}: no finished run of ${a.problem} in ${workspace} yet: left as it is`);
+      else values[a.variable] = a.value;
+    }
+    if (Object.keys(values).length === 0) {
+      console.error(`bert-lab fill-answers: no graded value to write (no finished runs in ${workspace}/.bert-lab); run "bert-lab run problem1" first or pass --values`);
+      return 1;
+    }
+  }
+  const result = await fillNotebookFile(notebook, values, { dryRun: args['dry-run'] });
+  for (const line of describeFill(result)) console.log(line);
+  const n = result.changes.length;
+  console.log(n === 0 ? `${notebook}: nothing to change` : `${notebook}: ${args['dry-run'] ? 'would change' : 'changed'} ${n} answer${n === 1 ? '' : 's'}`);
+  return result.missing.length > 0 && n === 0 ? 1 : 0;
 }

@@ -1,0 +1,46 @@
+// Kernels the WASM backend (tfjs-backend-wasm 4.22) lacks but training can need.
+//
+// UnsortedSegmentSum is the gradient of tf.gather (the embedding lookup). The models here use
+// their own embedding gradient (a ScatterNd, see layers.ts `embedding`), which WASM has; this
+// kernel makes plain tf.gather differentiable on WASM too (e.g. for code outside the models).
+// It runs in JavaScript on the WASM heap: one pass over the input, summing rows by segment id.
+import * as tf from '@tensorflow/tfjs-core';
+
+interface WasmBackendLike {
+  readSync(dataId: object): ArrayLike<number>;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array;
+}
+
+let registered = false;
+
+export function registerWasmKernels(): void {
+  if (registered) return;
+  registered = true;
+  if (tf.getKernel(tf.UnsortedSegmentSum, 'wasm')) return; // a future tfjs-backend-wasm has it
+  tf.registerKernel({
+    kernelName: tf.UnsortedSegmentSum,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, segmentIds } = inputs as unknown as tf.UnsortedSegmentSumInputs & { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+      const { numSegments } = attrs as unknown as tf.UnsortedSegmentSumAttrs;
+      const b = backend as unknown as WasmBackendLike;
+      // segmentIds has the shape of x's leading dimensions; each id selects one output row.
+      const rows = tf.util.sizeFromShape(segmentIds.shape);
+      const inner = tf.util.sizeFromShape(x.shape.slice(segmentIds.shape.length));
+      const out = b.makeOutput([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype);
+      const dst = b.typedArrayFromHeap(out);
+      dst.fill(0);
+      const src = b.readSync(x.dataId);
+      const ids = b.readSync(segmentIds.dataId);
+      for (let r = 0; r < rows; r++) {
+        const s = ids[r];
+        if (s < 0 || s >= numSegments) continue; // TensorFlow drops out-of-range ids
+        const o = s * inner;
+        const i = r * inner;
+        for (let j = 0; j < inner; j++) dst[o + j] += src[i + j];
+      }
+      return out;
+    },
+  });
+}

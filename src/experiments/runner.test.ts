@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Runner } from './runner';
+import type { FromWorker, RunRecord } from './protocol';
+
+// A stand-in training process speaking the protocol; FAKE_MODE picks its behaviour.
+const FAKE_WORKER = `
+const mode = process.env.FAKE_MODE;
+process.on('disconnect', () => process.exit(0));
+process.on('message', (m) => {
+  if (m.type === 'cancel') {
+    if (mode === 'hang') return;
+    process.send({ type: 'cancelled' }, () => process.exit(0));
+    return;
+  }
+  const c = m.config;
+  const engine = { backend: 'cpu', device: 'fake', threads: 1, reason: 'test', versions: {} };
+  const split = { train: 10, val: 2, test: 2, labelCounts: { train: [5, 5], val: [1, 1], test: [1, 1] }, source: c.data };
+  if (mode === 'crash' || (mode === 'crash-second' && c.learningRate === 1e-5)) {
+    // crash-second: a crash during training (after 'started'); crash: before it.
+    if (mode === 'crash-second') process.send({ type: 'started', runId: m.runId, config: c, engine, split });
+    setTimeout(() => { process.stderr.write('Error: boom in the engine\\n    at someFrame (x.js:1:1)\\n'); process.exit(3); }, 20);
+    return;
+  }
+  if (mode === 'slow' || mode === 'hang') {
+    setInterval(() => process.send({ type: 'progress', phase: 'train', epoch: 1, epochs: 1, step: 1, steps: 9, loss: 1, accuracy: 0, examplesPerSecond: 1, etaSeconds: 1 }), 20);
+    return;
+  }
+  const v = c.learningRate * 1e4; // a deterministic "accuracy" per config
+  const history = [1, 2].map((e) => ({ epoch: e, trainLoss: 1 / e, trainAccuracy: 0.5, valLoss: e === 1 ? 0.5 : 0.6, valAccuracy: e === 1 ? v : 0.1, seconds: 0.1 }));
+  const metrics = { testAccuracy: 0.5, testF1: 0.5, confusion: [[1, 0], [1, 0]], valAccuracyAtMinValLoss: v, bestEpoch: 1, trainSeconds: 1, totalSeconds: 1, stepsPerSecond: 1, examplesPerSecond: 1 };
+  process.send({ type: 'started', runId: m.runId, config: c, engine, split });
+  for (const h of history) process.send({ type: 'epochEnd', metrics: h });
+  process.send({ type: 'evaluation', metrics });
+  process.send({ type: 'finished', record: { id: m.runId, config: c, status: 'finished', createdAt: '', history, metrics, engine, split } }, () => process.exit(0));
+});
+`;
+
+function setup(mode: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'runner-'));
+  const worker = join(dir, 'fake-worker.js');
+  writeFileSync(worker, FAKE_WORKER);
+  const runner = new Runner({ workspace: dir, workerPath: worker, env: { ...process.env, FAKE_MODE: mode }, cancelGraceSeconds: 1 });
+  const records: RunRecord[] = [];
+  const messages: FromWorker[] = [];
+  runner.on('record', (r: RunRecord) => records.push(r));
+  runner.on('message', (_id: string, m: FromWorker) => messages.push(m));
+  return { dir, runner, records, messages };
+}
+const settings = { data: '/d', model: '/m' };
+
+test('runs a sweep in child processes, records it, and skips finished runs on a second call', async () => {
+  const { runner, messages, records } = setup('ok');
+  const first = await runner.runProblem('problem1', settings);
+  assert.equal(first.length, 6);
+  for (const r of first) assert.deepEqual([r.status, r.history.length, Boolean(r.metrics), r.engine?.device, r.split?.train], ["finished", 2, true, "fake", 10]);
+  assert.ok(messages.some((m) => m.type === 'started') && messages.some((m) => m.type === 'finished'));
+  assert.ok(records.some((r) => r.status === 'queued') && records.some((r) => r.status === 'running'));
+  assert.equal(runner.history.list().length, 6);
+  assert.equal(runner.busy, false);
+
+  const second = await runner.runProblem('problem1', settings);
+  assert.deepEqual(second.map((r) => r.id), first.map((r) => r.id), 'all skipped');
+  assert.equal(runner.history.list().length, 6);
+  // Problem 2 now carries over Problem 1's best (LR 2e-5 -> "accuracy" 0.2, the highest).
+  const plan = runner.planProblem('problem2', settings);
+  assert.ok(plan.every((c) => c.maxLen === 128 && c.learningRate === 2e-5 && c.batchSize === 32));
+  const forced = await runner.runProblem('problem1', settings, { force: true });
+  assert.equal(runner.history.list().length, 12);
+  assert.notDeepEqual(forced.map((r) => r.id), first.map((r) => r.id));
+});
+
+test('a crashed child is a failed run with a readable reason; the sweep goes on', async () => {
+  const { runner } = setup('crash-second');
+  const out = await runner.runProblem('problem1', settings);
+  const failed = out.filter((r) => r.status === 'failed');
+  assert.equal(failed.length, 2); // the two configs with LR 1e-5
+  assert.match(failed[0].error!, /exited with code 3: Error: boom in the engine/);
+  assert.equal(out.filter((r) => r.status === 'finished').length, 4);
+});
+
+test('a run that fails before training started (data/model) is not repeated for the same data and model', async () => {
+  const { runner } = setup('crash');
+  const out = await runner.runProblem('problem1', settings);
+  assert.ok(out.every((r) => r.status === 'failed'));
+  assert.match(out[0].error!, /boom in the engine/);
+  assert.match(out[5].error!, new RegExp(`^not started: run ${out[0].id} with the same data and model failed`));
+});
+
+test('cancel stops the current child and marks the rest of the sweep cancelled', async () => {
+  const { runner } = setup('slow');
+  const ac = new AbortController();
+  runner.once('message', () => setTimeout(() => ac.abort(), 50));
+  const out = await runner.runProblem('problem1', settings, { signal: ac.signal });
+  assert.deepEqual(out.map((r) => r.status), ['cancelled', 'cancelled', 'cancelled', 'cancelled', 'cancelled', 'cancelled']);
+  assert.equal(out[1].error, 'cancelled before it started');
+  assert.ok(runner.history.list().every((r) => r.status === 'cancelled'));
+});
+
+test('a child that ignores cancel is killed after the grace period', async () => {
+  const { runner } = setup('hang');
+  runner.once('message', () => setTimeout(() => runner.cancel(), 50));
+  const t0 = Date.now();
+  const rec = await runner.runSingle(runner.planProblem('problem1', settings)[0]);
+  assert.equal(rec.status, 'cancelled');
+  assert.ok(Date.now() - t0 < 8000);
+});
+
+test('refuses a second sweep while busy', async () => {
+  const { runner } = setup('slow');
+  const p = runner.runProblem('problem1', settings);
+  await assert.rejects(runner.runProblem('problem1', settings), /already in progress/);
+  runner.cancel();
+  await p;
+});

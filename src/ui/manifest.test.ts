@@ -1,0 +1,54 @@
+// The manifest against the UI contract (/work/ui-contract.md) and against the commands the code registers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+const c = pkg.contributes;
+
+test('ids, container, views and command titles of the UI contract', () => {
+  assert.equal(`${pkg.publisher}.${pkg.name}`, 'bert-lab.bert-lab');
+  assert.equal(pkg.displayName, 'BERT Lab');
+  assert.deepEqual(c.viewsContainers.activitybar.map((v: { id: string; title: string }) => [v.id, v.title]), [['bertLab', 'BERT Lab']]);
+  assert.deepEqual(c.views.bertLab.map((v: { id: string; name: string }) => [v.id, v.name]), [['bertLab.problems', 'Problems'], ['bertLab.history', 'Run History'], ['bertLab.engine', 'Engine']]);
+  const titles = Object.fromEntries(c.commands.map((x: { command: string; title: string; category: string }) => [x.command, `${x.category}: ${x.title}`]));
+  const contract: Record<string, string> = {
+    'bertLab.runProblem1': 'Run Problem 1 Sweep', 'bertLab.runProblem2': 'Run Problem 2 Data-Size Study', 'bertLab.runProblem3': 'Run Problem 3 Model Comparison',
+    'bertLab.runAll': 'Run All Problems', 'bertLab.runSingle': 'Run Single Experiment…', 'bertLab.cancel': 'Cancel Run', 'bertLab.openResults': 'Open Results',
+    'bertLab.fillAnswers': 'Fill Answer Cells', 'bertLab.exportRuns': 'Export Runs', 'bertLab.showEngine': 'Show Engine Info', 'bertLab.installNativeEngine': 'Install Native Engine',
+  };
+  for (const [id, title] of Object.entries(contract)) assert.equal(titles[id], `BERT Lab: ${title}`, id);
+});
+
+test('settings of the UI contract with their defaults', () => {
+  const p = c.configuration.properties;
+  const defaults = Object.fromEntries(Object.entries(p).map(([k, v]) => [k, (v as { default: unknown }).default]));
+  assert.deepEqual(defaults, {
+    'bertLab.data': 'hub:stanfordnlp/imdb', 'bertLab.model': 'distilbert-base-uncased', 'bertLab.compareModel': 'bert-base-uncased', 'bertLab.quick': false,
+    'bertLab.backend': 'auto', 'bertLab.cacheDir': '', 'bertLab.seed': 42, 'bertLab.epochs': 3, 'bertLab.evalBatch': 64, 'bertLab.subsetFrac': 0.25, 'bertLab.saveModels': false,
+  });
+  assert.deepEqual(p['bertLab.backend'].enum, ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+});
+
+test('every registered command is declared, every declared command is registered; menus name declared commands', () => {
+  const src = readFileSync(join(__dirname, 'lab.ts'), 'utf8');
+  const registered = new Set([...src.matchAll(/reg\('([\w.]+)'/g)].map((m) => m[1]));
+  const declared = new Set(c.commands.map((x: { command: string }) => x.command));
+  assert.deepEqual([...registered].sort(), [...declared].sort());
+  for (const [menu, items] of Object.entries(c.menus)) {
+    for (const item of items as Array<{ command: string }>) assert.ok(declared.has(item.command), `${menu}: ${item.command}`);
+  }
+});
+
+test('walkthrough steps complete on the matching commands; media files exist', () => {
+  const [w] = c.walkthroughs;
+  assert.equal(w.title, 'Homework 9: fine-tune BERT');
+  const events = w.steps.map((s: { completionEvents: string[] }) => s.completionEvents[0]);
+  assert.deepEqual(events, ['onCommand:bertLab.openNotebook', 'onCommand:bertLab.chooseDataAndModel', 'onCommand:bertLab.runProblem1', 'onCommand:bertLab.runProblem2',
+    'onCommand:bertLab.runProblem3', 'onCommand:bertLab.openResults', 'onCommand:bertLab.fillAnswers']);
+  for (const s of w.steps) assert.ok(existsSync(join(ROOT, s.media.markdown)), s.media.markdown);
+  assert.ok(existsSync(join(ROOT, pkg.icon)));
+  assert.ok(existsSync(join(ROOT, c.viewsContainers.activitybar[0].icon)));
+});

@@ -1,0 +1,72 @@
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { loadClassifier, saveClassifier } from '../engine/checkpoint';
+import { loadTokenizer } from '../engine/tokenizer';
+import { initBackend } from '../engine/backend';
+import { capStratified, checkRunConfig, runInWorker, type WorkerDeps } from './run';
+import type { FromWorker, RunConfig } from '../experiments/protocol';
+
+// WASM when its binaries are built (dist/), else the (slower) plain CPU backend.
+before(async () => { await initBackend('wasm').catch(() => tf.setBackend('cpu')); });
+
+const tiny = join(process.cwd(), '..', 'shared', 'models', 'distilbert-tiny-random');
+const config: RunConfig = {
+  problem: 'problem1', key: 'k', label: 'l', model: tiny, maxLen: 16, learningRate: 1e-3, batchSize: 4, epochs: 2,
+  evalBatchSize: 8, subsetFrac: 0.25, seed: 42, data: 'mem', patience: 2, limitTrain: 8, limitEval: 4, saveModel: true, backend: 'cpu',
+};
+const texts = (n: number, off: number) => ({
+  texts: Array.from({ length: n }, (_, i) => (i % 2 ? 'a wonderful, great film' : 'a terrible, boring movie') + ` number ${i + off}`),
+  labels: Array.from({ length: n }, (_, i) => i % 2),
+});
+const deps: WorkerDeps = {
+  initBackend: async () => ({ backend: 'cpu', device: 'CPU (test)', threads: 1, reason: 'test', versions: {} }),
+  loadSplits: async () => ({ train: texts(12, 0), val: texts(6, 100), test: texts(6, 200), info: { train: 12, val: 6, test: 6, labelCounts: { train: [6, 6], val: [3, 3], test: [3, 3] }, source: 'mem' } }),
+  loadTokenizer, loadClassifier, saveClassifier,
+};
+
+test('caps keep the split order and each class\'s share', () => {
+  assert.deepEqual(capStratified([0, 0, 0, 1, 0, 1, 1, 1], 4), [0, 1, 3, 5]);
+  assert.deepEqual(capStratified([1, 1, 1, 0], 2), [0, 1]); // shares 0.5 and 1.5: the remainder goes to the larger class
+  assert.equal(capStratified([0, 1, 0, 1, 1], 3).length, 3);
+});
+
+test('config received over IPC is checked', () => {
+  assert.equal(checkRunConfig(config), undefined);
+  assert.match(checkRunConfig({ ...config, batchSize: 0 })!, /batch size/);
+  assert.match(checkRunConfig({ ...config, subsetFrac: 1.5 })!, /SUBSET_FRAC/);
+});
+
+test('a run in the worker: started, progress, epochEnd, evaluation, finished; caps; saved model', { skip: existsSync(tiny) ? false : `${tiny} absent` }, async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'worker-'));
+  const got: FromWorker[] = [];
+  await runInWorker({ runId: 'r1', runDir, config }, (m) => got.push(m), new AbortController().signal, deps);
+  const types = got.map((m) => m.type);
+  assert.equal(types.at(-1), 'finished', JSON.stringify(got.filter((m) => m.type === 'failed')));
+  const started = got.find((m) => m.type === 'started');
+  assert.ok(started && started.type === 'started');
+  assert.deepEqual([started.split.train, started.split.val, started.split.test], [8, 4, 4]);
+  assert.equal(types.filter((t) => t === 'epochEnd').length, 2);
+  assert.ok(types.includes('evaluation') && types.includes('progress'));
+  const fin = got.at(-1)!;
+  assert.ok(fin.type === 'finished');
+  assert.equal(fin.record.modelDir, 'model');
+  assert.deepEqual(readdirSync(join(runDir, 'model')).sort().slice(0, 2), ['config.json', 'model.safetensors']);
+  assert.equal(fin.record.metrics!.confusion.flat().reduce((a, b) => a + b), 4);
+});
+
+test('a bad data source is a failed run with a readable reason; cancel is reported', async () => {
+  const got: FromWorker[] = [];
+  const failing = { ...deps, loadSplits: async () => { throw new Error('/nowhere: no such data folder'); } };
+  await runInWorker({ runId: 'r2', runDir: tmpdir(), config }, (m) => got.push(m), new AbortController().signal, failing);
+  assert.deepEqual(got.at(-1), { type: 'failed', reason: '/nowhere: no such data folder' });
+  const ac = new AbortController();
+  ac.abort();
+  const got2: FromWorker[] = [];
+  await runInWorker({ runId: 'r3', runDir: tmpdir(), config }, (m) => got2.push(m), ac.signal, deps);
+  assert.deepEqual(got2.at(-1), { type: 'cancelled' });
+});

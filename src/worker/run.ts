@@ -1,0 +1,158 @@
+// One run inside the training child process: backend, data split, tokenizer, model, training,
+// evaluation, optional save — reporting each stage as a FromWorker message. The engine and data
+// functions are injected so that this can be tested without real models or data.
+import { join } from 'node:path';
+import type { SequenceClassifier, LoadReport } from '../engine/api';
+import { CancelledError, trainAndEvaluate, type TokenizedSplit } from '../engine/train';
+import type { BackendPreference, EngineInfo, FromWorker, RunConfig, RunRecord, SplitInfo } from '../experiments/protocol';
+
+export interface TextSplit { texts: string[]; labels: number[] }
+
+export interface WorkerDeps {
+  initBackend(pref: BackendPreference): Promise<EngineInfo>;
+  loadSplits(source: string, opts: { subsetFrac: number; seed: number; cacheDir?: string; onProgress?: (p: { file: string; loaded: number; total?: number }) => void }):
+    Promise<{ train: TextSplit; val: TextSplit; test: TextSplit; info: SplitInfo }>;
+  loadTokenizer(source: string, opts: { cacheDir?: string }): Promise<{ encode(texts: string[], maxLen: number): { inputIds: number[][] }; padId: number; dir?: string }>;
+  loadClassifier(source: string, opts: { numLabels?: number; seed?: number; cacheDir?: string; onProgress?: (p: { file: string; loaded: number; total?: number }) => void }): Promise<{ model: SequenceClassifier; report: LoadReport; dir: string }>;
+  saveClassifier(model: SequenceClassifier, dir: string, opts: { tokenizerDir?: string }): Promise<void>;
+}
+
+/** A readable problem with a config received over IPC, or undefined when it is usable. */
+export function checkRunConfig(c: RunConfig): string | undefined {
+  const int = (v: unknown, min: number) => typeof v === 'number' && Number.isInteger(v) && v >= min;
+  if (typeof c.problem !== 'string' || typeof c.key !== 'string') return 'config lacks problem/key';
+  if (typeof c.model !== 'string' || !c.model) return 'config lacks a model';
+  if (typeof c.data !== 'string' || !c.data) return 'config lacks a data source';
+  if (!int(c.maxLen, 2)) return `MAX_LEN must be an integer >= 2, got ${c.maxLen}`;
+  if (!(typeof c.learningRate === 'number' && c.learningRate > 0 && c.learningRate < 1)) return `learning rate must be in (0, 1), got ${c.learningRate}`;
+  if (!int(c.batchSize, 1)) return `batch size must be an integer >= 1, got ${c.batchSize}`;
+  if (!int(c.epochs, 1)) return `epochs must be an integer >= 1, got ${c.epochs}`;
+  if (!int(c.evalBatchSize, 1)) return `eval batch size must be an integer >= 1, got ${c.evalBatchSize}`;
+  if (!(typeof c.subsetFrac === 'number' && c.subsetFrac > 0 && c.subsetFrac <= 1)) return `SUBSET_FRAC must be in (0, 1], got ${c.subsetFrac}`;
+  if (!int(c.seed, 0)) return `seed must be an integer >= 0, got ${c.seed}`;
+  if (!int(c.patience, 0)) return `patience must be an integer >= 0, got ${c.patience}`;
+  if (c.limitTrain !== undefined && !int(c.limitTrain, 1)) return `limitTrain must be an integer >= 1`;
+  if (c.limitEval !== undefined && !int(c.limitEval, 1)) return `limitEval must be an integer >= 1`;
+  return undefined;
+}
+
+/**
+ * The caps of --quick / limitTrain / limitEval: the first examples of a split in its (shuffled) order,
+ * with each class keeping its share (so that a small cap of a balanced split stays balanced).
+ */
+export function capStratified(labels: number[], n: number): number[] {
+  const counts = labelCounts(labels);
+  const quota = counts.map((c) => Math.floor((c * n) / labels.length));
+  // Hand the rounding remainder to the largest classes.
+  let left = n - quota.reduce((a, b) => a + b, 0);
+  for (const c of counts.map((_, i) => i).sort((a, b) => counts[b] - counts[a])) if (left > 0 && quota[c] < counts[c]) { quota[c]++; left--; }
+  const taken = quota.map(() => 0);
+  const keep: number[] = [];
+  labels.forEach((l, i) => { if (taken[l] < quota[l]) { taken[l]++; keep.push(i); } });
+  return keep;
+}
+
+function labelCounts(labels: number[]): number[] {
+  const c = [0, 0];
+  for (const l of labels) c[l] = (c[l] ?? 0) + 1;
+  return c;
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+export async function runInWorker(
+  start: { runId: string; runDir: string; config: RunConfig }, send: (m: FromWorker) => void, signal: AbortSignal, deps: WorkerDeps,
+): Promise<void> {
+  const { runId, runDir, config } = start;
+  let model: SequenceClassifier | undefined;
+  const progress = (phase: 'load' | 'tokenize', step: number, steps: number) =>
+    send({ type: 'progress', phase, epoch: 0, epochs: config.epochs, step, steps, loss: 0, accuracy: 0, examplesPerSecond: 0, etaSeconds: 0 });
+  try {
+    const bad = checkRunConfig(config);
+    if (bad) throw new Error(`invalid run config: ${bad}`);
+    const engine = await deps.initBackend(config.backend ?? 'auto');
+    send({ type: 'log', level: 'info', message: `engine: ${engine.backend} on ${engine.device} (${engine.reason})` });
+
+    progress('load', 0, 3);
+    // Downloads (first use of Hub data or models) and reads: a log line per file at most every 2 seconds.
+    let lastLog = 0;
+    const onDownload = (p: { file: string; loaded: number; total?: number; stage?: string }) => {
+      const t = Date.now();
+      if (t - lastLog < 2000 && p.loaded !== p.total) return;
+      lastLog = t;
+      const mb = (x: number) => (x / 1e6).toFixed(1);
+      send({ type: 'log', level: 'info', message: `${p.stage === 'read' ? 'reading' : 'downloading'} ${p.file}: ${mb(p.loaded)}${p.total ? ` of ${mb(p.total)}` : ''} MB` });
+    };
+    const splits = await deps.loadSplits(config.data, { subsetFrac: config.subsetFrac, seed: config.seed, cacheDir: config.cacheDir, onProgress: onDownload });
+    if (signal.aborted) throw new CancelledError();
+    const cap = (s: TextSplit, n?: number): TextSplit => {
+      if (n === undefined || n >= s.labels.length) return s;
+      const keep = capStratified(s.labels, n);
+      return { texts: keep.map((i) => s.texts[i]), labels: keep.map((i) => s.labels[i]) };
+    };
+    const train = cap(splits.train, config.limitTrain), val = cap(splits.val, config.limitEval), test = cap(splits.test, config.limitEval);
+    const split: SplitInfo = {
+      train: train.labels.length, val: val.labels.length, test: test.labels.length,
+      labelCounts: { train: labelCounts(train.labels), val: labelCounts(val.labels), test: labelCounts(test.labels) },
+      source: config.limitTrain !== undefined || config.limitEval !== undefined
+        ? `${splits.info.source} (capped from ${splits.info.train}/${splits.info.val}/${splits.info.test})` : splits.info.source,
+    };
+    progress('load', 1, 3);
+    const tokenizer = await deps.loadTokenizer(config.tokenizer ?? config.model, { cacheDir: config.cacheDir });
+    progress('load', 2, 3);
+    const loaded = await deps.loadClassifier(config.model, { numLabels: 2, seed: config.seed, cacheDir: config.cacheDir, onProgress: onDownload });
+    model = loaded.model;
+    progress('load', 3, 3);
+    if (loaded.report.missing.length) send({ type: 'log', level: 'info', message: `initialised (not in the checkpoint): ${loaded.report.missing.join(', ')}` });
+    if (loaded.report.unused.length) send({ type: 'log', level: 'info', message: `unused checkpoint tensors: ${loaded.report.unused.length}` });
+    send({ type: 'started', runId, config, engine, split });
+
+    // Tokenize in chunks, reporting progress and staying responsive to a cancel.
+    const all = train.texts.length + val.texts.length + test.texts.length;
+    let done = 0, lastTick = 0;
+    const tokenize = async (s: TextSplit): Promise<TokenizedSplit> => {
+      const ids: number[][] = [];
+      for (let i = 0; i < s.texts.length; i += 256) {
+        if (signal.aborted) throw new CancelledError();
+        ids.push(...tokenizer.encode(s.texts.slice(i, i + 256), config.maxLen).inputIds);
+        done += Math.min(256, s.texts.length - i);
+        if (Date.now() - lastTick >= 200 || done === all) { lastTick = Date.now(); progress('tokenize', done, all); } // <= 5 per second
+        await tick();
+      }
+      return { inputIds: ids, labels: s.labels };
+    };
+    const data = { train: await tokenize(train), val: await tokenize(val), test: await tokenize(test), padId: tokenizer.padId };
+
+    const result = await trainAndEvaluate(model, data, {
+      learningRate: config.learningRate, batchSize: config.batchSize, epochs: config.epochs, evalBatchSize: config.evalBatchSize,
+      patience: config.patience, seed: config.seed, signal,
+      onProgress: (p) => send(p),
+      onEpochEnd: (m) => send({ type: 'epochEnd', metrics: m }),
+      onOomRetry: (batchSize, reason) => send({ type: 'oomRetry', batchSize, reason }),
+    });
+    send({ type: 'evaluation', metrics: result.metrics });
+
+    let modelDir: string | undefined;
+    if (config.saveModel) {
+      await deps.saveClassifier(model, join(runDir, 'model'), { tokenizerDir: tokenizer.dir });
+      modelDir = 'model';
+    }
+    const record: RunRecord = {
+      id: runId, config, status: 'finished', createdAt: '', engine, split, history: result.history, metrics: result.metrics,
+      ...(result.oomRetries.length ? { oomRetries: result.oomRetries } : {}), ...(modelDir ? { modelDir } : {}),
+    };
+    send({ type: 'finished', record });
+  } catch (err) {
+    if (err instanceof CancelledError || signal.aborted) send({ type: 'cancelled' });
+    else send({ type: 'failed', reason: readableReason(err) });
+  } finally {
+    model?.dispose();
+  }
+}
+
+/** One line a student can act on. */
+export function readableReason(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  const first = msg.split('\n')[0].trim() || 'unknown error';
+  return first.length > 500 ? `${first.slice(0, 500)}…` : first;
+}

@@ -1,0 +1,340 @@
+// End to end, as a student would: build and install the .vsix into a real VS Code (code-server), open the
+// homework notebook (answers at 0.0) in a workspace set up for ../shared's IMDB data and tiny DistilBERT
+// (quick mode, WASM), click "▶ Run Problem 1 sweep" on the notebook's cell status bar, wait for the six runs,
+// check the Run History view and the results webview (rows, a chart that really drew, confusion matrices),
+// click "Insert into notebook" for a1a and check the saved .ipynb byte for byte.
+// Needs code-server and Chromium (scripts/e2e-setup.sh; .ci/run runs it) and ../shared; skips without them.
+// Screenshots of every step: test-results/e2e/NN-step.png (path printed).
+import { after, before, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { RunRecord } from '../../src/experiments/protocol';
+import { buildIpynb } from '../../src/notebook/homeworkText';
+import {
+  activityBarItem, canvasInk, CodeServer, launchBrowser, log, missingTools, quickOpen, revealNotebookHeading, runCommand,
+  Screenshots, sleep, waitForActivityBar, webviewFrame,
+} from './harness';
+
+const ROOT = resolve(__dirname, '..', '..');
+const SHARED = resolve(ROOT, '..', 'shared');
+const HOMEWORK_TEXT = join(SHARED, 'homework', 'homework-09-notebook.txt');
+const DATA = join(SHARED, 'data', 'imdb');
+const MODEL = join(SHARED, 'models', 'distilbert-tiny-random');
+const EXTENSION_ID = 'bert-lab.bert-lab';
+// (An empty variable counts as unset; Screenshots refuses a folder holding anything but its own output.)
+const SHOTS_DIR = resolve(ROOT, process.env.BERT_LAB_E2E_SHOTS || join('test-results', 'e2e'));
+const RUNS_TIMEOUT_MS = Number(process.env.BERT_LAB_E2E_RUNS_TIMEOUT_MS ?? 6 * 60_000);
+const NOTEBOOK = 'Homework_09.ipynb';
+const A1A_LINE = /"a1a = 0\.0( +# Replace 0\.0 with your answer)/g;
+
+const toolsMissing = missingTools();
+// CI (.ci/run) sets BERT_LAB_E2E_REQUIRED=1 after installing the tools: there, missing tools are a failure.
+const toolsRequired = process.env.BERT_LAB_E2E_REQUIRED === '1';
+if (toolsMissing && toolsRequired) test('the e2e tools are installed (BERT_LAB_E2E_REQUIRED=1)', () => assert.fail(toolsMissing));
+const skip = process.env.BERT_LAB_SKIP_E2E === '1' ? 'BERT_LAB_SKIP_E2E=1'
+  : toolsMissing
+  ?? (!existsSync(HOMEWORK_TEXT) || !existsSync(DATA) || !existsSync(MODEL) ? `../shared (homework, data/imdb, models/distilbert-tiny-random) not found at ${SHARED}` : undefined);
+
+/** Problem 1's run records in the workspace's run history (.bert-lab/runs/<id>/run.json). */
+function problem1Runs(workspace: string): RunRecord[] {
+  const dir = join(workspace, '.bert-lab', 'runs');
+  if (!existsSync(dir)) return [];
+  const runs: RunRecord[] = [];
+  for (const id of readdirSync(dir)) {
+    const file = join(dir, id, 'run.json');
+    if (!existsSync(file)) continue;
+    try {
+      const r = JSON.parse(readFileSync(file, 'utf8')) as RunRecord;
+      if (r.config?.problem === 'problem1') runs.push(r);
+    } catch { /* being written (atomic rename makes this rare) */ }
+  }
+  return runs;
+}
+
+/** Where two texts first differ, for a readable assertion message. */
+function firstDifference(a: string, b: string): string {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  const ctx = (s: string) => JSON.stringify(s.slice(Math.max(0, i - 80), i + 80));
+  return `lengths ${a.length} vs ${b.length}; first difference at offset ${i}:\n  actual:   ${ctx(a)}\n  expected: ${ctx(b)}`;
+}
+
+describe('the homework in a real VS Code (code-server + Chromium)', { skip }, () => {
+  let root = '';
+  let workspace = '';
+  let notebookFile = '';
+  let originalNotebook = '';
+  let server: CodeServer | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let shots: Screenshots;
+  let failed = false;
+  let insertedValue = '';
+  const started = Date.now();
+
+  /** The visible "▶ Run Problem 1 sweep" cell status-bar item. */
+  const runProblem1Item = () => page.locator('.notebookOverlay .cell-status-item', { hasText: '▶ Run Problem 1 sweep' }).filter({ visible: true }).first();
+
+  /**
+   * Brings the Problem 1 heading cell into view and into edit mode: a rendered markdown cell hides its status
+   * bar, which shows while the cell is edited (Enter on the selected cell, or a double-click, as a user does).
+   */
+  const showRunProblem1Item = async () => {
+    for (let attempt = 1; ; attempt++) {
+      await revealNotebookHeading(page, NOTEBOOK, 'Problem 1');
+      await page.keyboard.press('Enter');
+      if (await runProblem1Item().waitFor({ timeout: 3000 }).then(() => true, () => false)) return;
+      const cell = page.locator('.notebookOverlay .monaco-list-row.focused', { hasText: 'Problem 1' }).first();
+      await cell.dblclick({ position: { x: 120, y: 30 }, timeout: 5000 }).catch(() => undefined);
+      if (await runProblem1Item().waitFor({ timeout: 5000 }).then(() => true, () => false)) return;
+      if (attempt === 3) throw new Error('"▶ Run Problem 1 sweep" did not show on the Problem 1 heading cell (Enter and double-click tried 3 times)');
+      log('"▶ Run Problem 1 sweep" not visible yet; retrying');
+      await page.keyboard.press('Escape');
+    }
+  };
+
+  /** A step of the walk-through: on failure, a screenshot of the moment; after a failure, later steps skip. */
+  const step = async (t: TestContext, name: string, fn: () => Promise<void>) => {
+    if (failed) {
+      t.skip('an earlier step failed');
+      return;
+    }
+    try {
+      await fn();
+      await shots.take(page, name);
+    } catch (e) {
+      failed = true;
+      if (page) await shots.take(page, `${name}-FAILED`);
+      throw e;
+    }
+  };
+
+  before(async () => {
+    shots = new Screenshots(SHOTS_DIR);
+    root = mkdtempSync(join(tmpdir(), 'bert-lab-e2e-'));
+    try {
+      // 1. The .vsix, as a user gets it.
+      let vsix = process.env.BERT_LAB_E2E_VSIX ?? '';
+      if (!vsix) {
+        vsix = join(root, 'bert-lab.vsix');
+        const t0 = Date.now();
+        const r = spawnSync('npm', ['run', 'package', '--', '--out', vsix], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+        if (r.status !== 0 || !existsSync(vsix)) {
+          throw new Error(`npm run package failed (exit ${r.status}):\n${`${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-30).join('\n')}`);
+        }
+        log(`built ${vsix} (${(statSync(vsix).size / 1e6).toFixed(2)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      }
+
+      // 2. A workspace with the homework notebook (answers at 0.0) and settings for the local data/model.
+      workspace = join(root, 'workspace');
+      mkdirSync(join(workspace, '.vscode'), { recursive: true });
+      originalNotebook = buildIpynb(readFileSync(HOMEWORK_TEXT, 'utf8'), { resetAnswers: true, flavour: 'colab' });
+      assert.equal(originalNotebook.match(A1A_LINE)?.length, 1, 'the fixture notebook has exactly one `a1a = 0.0  # Replace …` answer line');
+      notebookFile = join(workspace, NOTEBOOK);
+      writeFileSync(notebookFile, originalNotebook);
+      writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({
+        'bertLab.data': DATA,
+        'bertLab.model': MODEL,
+        'bertLab.quick': true,
+        'bertLab.backend': 'wasm',
+      }, null, 2));
+
+      // 3. Install it into a fresh code-server and open the workspace in Chromium.
+      const state = join(root, 'state');
+      log(CodeServer.installExtension(state, vsix).split('\n').pop() ?? '');
+      server = await CodeServer.start({ stateDir: state, workspace });
+      ({ browser, page } = await launchBrowser(join(root, 'chromium')));
+      page.on('pageerror', (e) => log(`page error: ${e.message.split('\n')[0]}`));
+      await page.goto(server.url);
+      await waitForActivityBar(page, 'BERT Lab');
+      await shots.take(page, 'workbench');
+    } catch (e) {
+      failed = true;
+      if (page) await shots.take(page, 'setup-FAILED');
+      throw e;
+    }
+  }, { timeout: 8 * 60_000 });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    if (!shots) return; // the screenshot folder was refused: write nothing there
+    // Keep the logs next to the screenshots (the extension's output channel is among them).
+    const logs = join(root, 'state', 'user-data', 'logs');
+    if (existsSync(logs)) cpSync(logs, join(SHOTS_DIR, 'logs'), { recursive: true });
+    if (server && existsSync(server.logFile)) cpSync(server.logFile, join(SHOTS_DIR, 'logs', 'code-server.log'));
+    if (failed) log(`kept the workspace and state for inspection: ${root}`);
+    // Only ever remove the temp folder this run made.
+    else if (root && basename(root).startsWith('bert-lab-e2e-') && dirname(root) === resolve(tmpdir())) rmSync(root, { recursive: true, force: true });
+    log(`screenshots and logs: ${SHOTS_DIR} (e2e total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  });
+
+  test('the notebook shows "▶ Run Problem 1 sweep" on the Problem 1 heading cell', { timeout: 120_000 }, async (t) => {
+    await step(t, 'notebook-open', async () => {
+      await activityBarItem(page, 'BERT Lab').click();
+      await quickOpen(page, NOTEBOOK);
+      await page.locator('.notebookOverlay.notebook-editor .cell-list-container').first().waitFor({ timeout: 60_000 });
+      // Let the editor settle before driving it with the keyboard: its outline (breadcrumbs) names a cell.
+      await page.locator('.breadcrumbs-control .monaco-breadcrumb-item').nth(1).waitFor({ timeout: 30_000 }).catch(() => undefined);
+      await sleep(500);
+    });
+    await step(t, 'problem1-heading', showRunProblem1Item);
+  });
+
+  test('clicking it trains the six Problem 1 runs to the end', { timeout: RUNS_TIMEOUT_MS + 60_000 }, async (t) => {
+    await step(t, 'training', async () => {
+      // The item can re-render (or the cell leave edit mode) between finding and clicking it: retry.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          if (!(await runProblem1Item().isVisible())) await showRunProblem1Item();
+          await runProblem1Item().click({ timeout: 10_000 });
+          break;
+        } catch (e) {
+          if (attempt === 3) throw e;
+          log(`clicking "▶ Run Problem 1 sweep" failed (${(e as Error).message.split('\n')[0]}); retrying`);
+        }
+      }
+      const t0 = Date.now();
+      let shotWhileRunning = false;
+      for (;;) {
+        const runs = problem1Runs(workspace);
+        const bad = runs.filter((r) => r.status === 'failed' || r.status === 'cancelled' || r.status === 'interrupted');
+        assert.equal(bad.length, 0, `runs ended badly: ${bad.map((r) => `${r.config.label}: ${r.status}${r.error ? ` (${r.error})` : ''}`).join('; ')}`);
+        const finished = runs.filter((r) => r.status === 'finished');
+        if (finished.length >= 6) {
+          log(`six runs finished in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+          break;
+        }
+        if (!shotWhileRunning && runs.some((r) => r.status === 'running') && Date.now() - t0 > 8000) {
+          shotWhileRunning = true;
+          await shots.take(page, 'training-in-progress');
+        }
+        assert.ok(Date.now() - t0 < RUNS_TIMEOUT_MS,
+          `only ${finished.length} of 6 runs finished after ${RUNS_TIMEOUT_MS / 1000} s (history: ${runs.map((r) => `${r.config.label}: ${r.status}`).join('; ') || 'empty'})`);
+        await sleep(2000);
+      }
+      const runs = problem1Runs(workspace);
+      assert.equal(runs.length, 6, 'exactly six Problem 1 runs in the history');
+      // Really trained, with the workspace's settings: epochs recorded, the test split counted in the
+      // confusion matrix, the WASM backend that .vscode/settings.json asks for.
+      for (const r of runs) {
+        const where = `${r.config.label} (${r.id})`;
+        assert.ok((r.history ?? []).length >= 1, `${where}: no epoch in its history`);
+        const counted = (r.metrics?.confusion ?? []).flat().reduce((a, b) => a + b, 0);
+        assert.ok(r.split && counted === r.split.test, `${where}: confusion matrix counts ${counted} examples, test split has ${r.split?.test}`);
+        assert.equal(r.engine?.backend, 'wasm', `${where}: backend`);
+      }
+    });
+  });
+
+  test('the Run History view lists the six runs', { timeout: 60_000 }, async (t) => {
+    await step(t, 'run-history', async () => {
+      const runs = problem1Runs(workspace);
+      assert.equal(runs.length, 6);
+      // The Run History pane only (the Problems view lists the same configurations).
+      const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^\s*Run History/i }) }).first();
+      if (!(await pane.isVisible())) await activityBarItem(page, 'BERT Lab').click();
+      await pane.waitFor({ timeout: 20_000 });
+      for (const r of runs) {
+        const item = pane.getByRole('treeitem', { name: r.config.label });
+        // Parent items may start collapsed: expand them until the run shows.
+        for (let i = 0; i < 10 && !(await item.first().isVisible()); i++) {
+          const collapsed = pane.locator('.pane-body [role="treeitem"][aria-expanded="false"]');
+          if ((await collapsed.count()) === 0) break;
+          await collapsed.first().click();
+          await sleep(300);
+        }
+        await item.first().waitFor({ timeout: 20_000 });
+      }
+      // Each run's item says it finished (its description holds the status; the view may lag the files a little).
+      const items = () => pane.locator('.pane-body [role="treeitem"]').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+      const finishedItems = (labels: string[]) => runs.filter((r) => labels.some((l) => l.includes(r.config.label) && /finished/i.test(l))).length;
+      let labels = await items();
+      for (let i = 0; i < 40 && finishedItems(labels) < 6; i++) { await sleep(500); labels = await items(); }
+      log(`Run History items: ${JSON.stringify(labels.map((l) => l.split('\n')[0]))}`);
+      assert.equal(runs.filter((r) => labels.some((l) => l.includes(r.config.label))).length, 6, 'each run has a tree item');
+      assert.equal(finishedItems(labels), 6, 'each run\'s tree item says "finished"');
+    });
+  });
+
+  test('the results webview shows six runs, a chart that really drew and confusion matrices', { timeout: 90_000 }, async (t) => {
+    await step(t, 'results-confusion-matrices', async () => {
+      const frame = webviewFrame(page, EXTENSION_ID);
+      const rows = frame.locator('#runs-table tr[data-run-id]');
+      // Close the panel the sweep opened and open it again from the command palette, as a user coming back
+      // later would: it must show the finished runs again.
+      const resultsTab = page.locator('.tabs-container .tab', { hasText: 'BERT Lab Results' }).first();
+      if (await resultsTab.isVisible()) {
+        await resultsTab.hover();
+        await resultsTab.locator('.tab-actions .action-label').first().click();
+        await resultsTab.waitFor({ state: 'hidden', timeout: 10_000 });
+        await shots.take(page, 'results-closed');
+      }
+      await runCommand(page, 'BERT Lab: Open Results');
+      await rows.first().waitFor({ timeout: 30_000 });
+      assert.ok(await page.locator('.tabs-container .tab', { hasText: NOTEBOOK }).first().isVisible(), `${NOTEBOOK} is still open`);
+      for (let i = 0; i < 30 && (await rows.count()) !== 6; i++) await sleep(500);
+      const ids = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-run-id')));
+      assert.deepEqual([...ids].sort(), problem1Runs(workspace).map((r) => r.id).sort(), 'the table lists exactly the six recorded runs');
+
+      const chart = frame.locator('canvas#chart-problem1');
+      await chart.scrollIntoViewIfNeeded();
+      let ink = await canvasInk(frame, 'canvas#chart-problem1');
+      for (let i = 0; i < 10 && ink.colored < 50; i++) { await sleep(500); ink = await canvasInk(frame, 'canvas#chart-problem1'); }
+      log(`canvas#chart-problem1: ${JSON.stringify(ink)}`);
+      assert.ok(ink.ink > 2000, `chart-problem1 drew only ${ink.ink} non-transparent pixels (${ink.width}x${ink.height})`);
+      assert.ok(ink.colored > 50, `chart-problem1 has only ${ink.colored} coloured (data) pixels: axes but no data?`);
+      await shots.take(page, 'results-chart');
+
+      const matrices = frame.locator('.confusion-matrix');
+      assert.ok((await matrices.count()) >= 1, 'no .confusion-matrix in the results page');
+      const cmIds = await frame.locator('.confusion-matrix[data-run-id]').evaluateAll((els) => els.map((e) => e.getAttribute('data-run-id')));
+      log(`confusion matrices: ${cmIds.length}`);
+      const known = new Set(problem1Runs(workspace).map((r) => r.id));
+      assert.ok(cmIds.every((id) => id && known.has(id)), `confusion matrices for unknown runs: ${JSON.stringify(cmIds)}`);
+      assert.deepEqual([...new Set(cmIds)].sort(), [...known].sort(), 'one confusion matrix per run');
+      await matrices.first().scrollIntoViewIfNeeded();
+    });
+  });
+
+  test('"Insert into notebook" writes a1a into the saved .ipynb and changes nothing else', { timeout: 90_000 }, async (t) => {
+    await step(t, 'inserted', async () => {
+      const frame = webviewFrame(page, EXTENSION_ID);
+      const button = frame.locator('button[data-insert="a1a"]');
+      await button.scrollIntoViewIfNeeded();
+      for (let i = 0; i < 20 && !(await button.isEnabled()); i++) await sleep(500);
+      // The value shown next to the button (`.answer-value` in the real page; any d.dddd in its row otherwise).
+      const rowText = await button.evaluate((b) => {
+        const row = b.closest('[data-variable], .answer, tr, li') ?? b.parentElement;
+        return (row?.querySelector('.answer-value') ?? row)?.textContent ?? '';
+      });
+      const shown = /(?<![\d.])[01]\.\d{4}(?![\d])/.exec(rowText)?.[0];
+      assert.ok(shown, `no 4-decimal a1a value next to the button: ${JSON.stringify(rowText)}`);
+      // The homework's definition: validation accuracy at the epoch of minimum validation loss, best run.
+      const best = Math.max(...problem1Runs(workspace).map((r) => r.metrics?.valAccuracyAtMinValLoss ?? -1));
+      assert.equal(shown, best.toFixed(4), 'a1a shown is the best run\'s validation accuracy at minimum validation loss');
+      await shots.take(page, 'before-insert');
+
+      await button.click();
+      for (let i = 0; i < 60 && readFileSync(notebookFile, 'utf8') === originalNotebook; i++) await sleep(500);
+      await sleep(1500); // let a save followed by a rewrite settle
+      const saved = readFileSync(notebookFile, 'utf8');
+      const expected = originalNotebook.replace(A1A_LINE, `"a1a = ${shown}$1`);
+      assert.notEqual(saved, originalNotebook, 'the notebook file did not change within 30 s');
+      assert.ok(saved === expected, `the saved notebook is not the original with only a1a = ${shown}: ${firstDifference(saved, expected)}`);
+      log(`${NOTEBOOK} on disk: a1a = ${shown}, every other byte unchanged`);
+      insertedValue = shown;
+    });
+    await step(t, 'notebook-answer-cell', async () => {
+      // The open editor shows the same value and holds nothing unsaved.
+      await revealNotebookHeading(page, NOTEBOOK, 'Graded Questions');
+      await page.locator('.notebookOverlay .view-lines', { hasText: new RegExp(`a1a\\s*=\\s*${insertedValue.replace('.', '\\.')}\\s`) }).first().waitFor({ timeout: 15_000 });
+      const dirty = await page.locator('.tabs-container .tab.dirty', { hasText: NOTEBOOK }).count();
+      assert.equal(dirty, 0, `${NOTEBOOK} shows unsaved changes after the insert`);
+    });
+  });
+});
