@@ -1,8 +1,8 @@
 // Kernels the WASM backend (tfjs-backend-wasm 4.22) lacks but training can need.
 //
-// UnsortedSegmentSum is the gradient of tf.gather (the embedding lookup). The models here use
-// their own embedding gradient (a ScatterNd, see layers.ts `embedding`), which WASM has; this
-// kernel makes plain tf.gather differentiable on WASM too (e.g. for code outside the models).
+// UnsortedSegmentSum is the gradient of tf.gather (the embedding lookup): the models' own embedding
+// gradient (layers.ts `embedding`) calls it, and so does plain tf.gather's. (WASM's ScatterNd would
+// also do, but fails with "memory access out of bounds" at distilbert-base's 30522 x 768 table.)
 // It runs in JavaScript on the WASM heap: one pass over the input, summing rows by segment id.
 import * as tf from '@tensorflow/tfjs-core';
 
