@@ -1,8 +1,10 @@
 // `npm run bench`: training throughput of the engine on every backend that works here.
 //
-// For each backend, model and MAX_LEN it times forward + backward + Adam steps at batch 8 on
-// random weights and random full-length sequences, and prints examples/s, achieved GFLOP/s and the
-// peak RSS of the process that ran the row (each row runs in its own child process).
+// For each backend, model and MAX_LEN it times training steps at batch 8 on random weights and random
+// full-length sequences: src/engine/step.ts `lossAndGradients` (forward + backward, accumulated over
+// micro-batches sized automatically from the WASM heap) + src/engine/adam.ts `KerasAdam`, as training
+// runs them. It prints examples/s, achieved GFLOP/s, the micro-batch used, the peak RSS of the process
+// that ran the row (each row runs in its own child process) and, on WASM, the size of the WASM heap.
 //
 // FLOPs are counted analytically (multiply-add = 2 FLOPs), per step, for batch B, length T,
 // hidden H, layers L, intermediate I, labels C, P parameters:
@@ -15,10 +17,12 @@
 // Elementwise ops (GELU, LayerNorm, softmax) are left out, as is customary, so GFLOP/s is the
 // useful matmul throughput.
 //
-// Usage: node dist/bench.js [--backends wasm,cpu] [--steps 3] [--max-minutes 8] [--quick]
+// Usage: node dist/bench.js [--backends wasm,cpu] [--steps 2] [--max-minutes 8] [--quick]
 //                           [--batch 8] [--models distilbert-tiny,distilbert-768] [--lengths 128,512]
-// (the 768 model runs 1 warm-up + 1 timed step; a 512 row predicted from the 128 row to exceed
-// --max-minutes is skipped with the prediction printed)
+// (the 768 model runs 1 timed step without warm-up: at a few GFLOP/s a step takes minutes, so set-up
+// costs are noise; a row predicted to exceed --max-minutes is skipped with the prediction printed:
+// the 768 model at 128 from the tiny model's best speed, at 512 from the 768 model's speed at 128,
+// or from the tiny model's when the 128 row was skipped too)
 import * as tf from '@tensorflow/tfjs-core';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -26,7 +30,8 @@ import type { BackendName } from '../src/experiments/protocol';
 import { initBackend } from '../src/engine/backend';
 import { randomClassifier } from '../src/engine/checkpoint';
 import { type ModelConfig, makeConfig } from '../src/engine/config';
-import { crossEntropy } from '../src/engine/layers';
+import { KerasAdam } from '../src/engine/adam';
+import { lossAndGradients } from '../src/engine/step';
 
 let BATCH = 8; // --batch
 
@@ -47,69 +52,36 @@ export function stepFlops(c: ModelConfig, b: number, t: number): number {
   return 3 * forward + 10 * params;
 }
 
-/**
- * Keras 3's Adam update (the formula of train.ts's KerasAdam), with one tf.tidy PER VARIABLE:
- * train.ts's KerasAdam keeps every variable's temporaries alive until the end of one tidy over all
- * of them (about 9 x the model size, 2.4 GB for distilbert-base), which aborts WASM (4 GB heap).
- * Switch back to KerasAdam once it tidies per variable.
- */
-class LeanAdam {
-  private readonly m = new Map<string, tf.Variable>();
-  private readonly v = new Map<string, tf.Variable>();
-  private t = 0;
-  constructor(private readonly vars: ReadonlyMap<string, tf.Variable>, private readonly lr: number, private readonly b1 = 0.9, private readonly b2 = 0.999, private readonly eps = 1e-7) {
-    for (const [name, x] of vars) {
-      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
-      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
-    }
-  }
-  apply(grads: Record<string, tf.Tensor>): void {
-    this.t++;
-    const alpha = (this.lr * Math.sqrt(1 - this.b2 ** this.t)) / (1 - this.b1 ** this.t);
-    for (const [name, x] of this.vars) {
-      const g = grads[name];
-      if (!g) continue;
-      tf.tidy(() => {
-        const m = this.m.get(name)!, v = this.v.get(name)!;
-        m.assign(tf.add(m, tf.mul(tf.sub(g, m), 1 - this.b1)));
-        v.assign(tf.add(v, tf.mul(tf.sub(tf.square(g), v), 1 - this.b2)));
-        x.assign(tf.sub(x, tf.div(tf.mul(m, alpha), tf.add(tf.sqrt(v), this.eps))));
-      });
-    }
-  }
-  dispose(): void { for (const x of [...this.m.values(), ...this.v.values()]) x.dispose(); }
-}
-
-interface Row { backend: string; model: string; maxLen: number; steps: number; secondsPerStep: number; examplesPerSecond: number; gflops: number; peakRssMiB: number; device: string; note?: string }
+interface Row { backend: string; model: string; maxLen: number; steps: number; warmup: number; microBatch: number; secondsPerStep: number; examplesPerSecond: number; gflops: number; peakRssMiB: number; wasmHeapMiB?: number; device: string }
 
 /** Child: one (backend, model, length) row, printed as one JSON line. */
-async function runRow(backend: BackendName, modelName: string, maxLen: number, steps: number): Promise<Row> {
+async function runRow(backend: BackendName, modelName: string, maxLen: number, steps: number, warmup: number): Promise<Row> {
   const engine = await initBackend(backend);
   const config = MODELS[modelName];
   const model = randomClassifier(config, 0);
-  const optimizer = new LeanAdam(model.variables, 2e-5);
-  const byTfName = new Map([...model.variables].map(([name, v]) => [v.name, name]));
+  const optimizer = new KerasAdam(model.variables, 2e-5);
   const ids = tf.randomUniform([BATCH, maxLen], 1000, 30000, 'int32', 1) as tf.Tensor2D;
   const batch = { inputIds: ids, attentionMask: tf.onesLike(ids) as tf.Tensor2D };
   const labels = tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % 2), 'int32');
+  let microBatch = BATCH;
   const step = (seed: number) => {
-    const { value, grads } = tf.variableGrads(() => crossEntropy(model.apply(batch, true, seed), labels));
-    const byName: Record<string, tf.Tensor> = {};
-    for (const [k, g] of Object.entries(grads)) byName[byTfName.get(k)!] = g;
-    tf.dispose([value]);
-    optimizer.apply(byName);
-    tf.dispose(Object.values(grads));
+    const r = lossAndGradients(model, batch, labels, { training: true, seed });
+    microBatch = r.microBatch;
+    optimizer.apply(r.grads);
+    for (const g of r.grads.values()) g.dispose();
     model.variables.get('classifier.bias')!.dataSync(); // the last update: waits for an asynchronous (GPU) backend
   };
-  step(0); // warm-up: kernel setup, moment variables, heap growth
+  for (let s = 0; s < warmup; s++) step(1000 + s); // kernel setup, moment variables, heap growth
   const t0 = performance.now();
   for (let s = 1; s <= steps; s++) step(s);
   const secondsPerStep = (performance.now() - t0) / 1000 / steps;
+  const heap = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.byteLength;
   const row: Row = {
-    backend, model: modelName, maxLen, steps, secondsPerStep,
+    backend, model: modelName, maxLen, steps, warmup, microBatch, secondsPerStep,
     examplesPerSecond: BATCH / secondsPerStep,
     gflops: stepFlops(config, BATCH, maxLen) / secondsPerStep / 1e9,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    wasmHeapMiB: heap === undefined ? undefined : heap / 2 ** 20,
     device: engine.device,
   };
   tf.dispose([ids, batch.attentionMask, labels]);
@@ -119,7 +91,7 @@ async function runRow(backend: BackendName, modelName: string, maxLen: number, s
 }
 
 function fmt(r: Row): string {
-  return `${r.backend.padEnd(8)} ${r.model.padEnd(16)} ${String(r.maxLen).padStart(7)} ${r.secondsPerStep.toFixed(2).padStart(9)} ${r.examplesPerSecond.toFixed(2).padStart(11)} ${r.gflops.toFixed(2).padStart(8)} ${r.peakRssMiB.toFixed(0).padStart(13)}`;
+  return `${r.backend.padEnd(8)} ${r.model.padEnd(16)} ${String(r.maxLen).padStart(7)} ${String(r.microBatch).padStart(5)} ${r.secondsPerStep.toFixed(2).padStart(9)} ${r.examplesPerSecond.toFixed(2).padStart(11)} ${r.gflops.toFixed(2).padStart(8)} ${r.peakRssMiB.toFixed(0).padStart(13)} ${(r.wasmHeapMiB === undefined ? '-' : r.wasmHeapMiB.toFixed(0)).padStart(9)}   ${r.warmup}+${r.steps}`;
 }
 
 async function main(): Promise<number> {
@@ -127,7 +99,7 @@ async function main(): Promise<number> {
     options: {
       row: { type: 'string' }, // internal: "backend,model,maxLen,steps"
       backends: { type: 'string' },
-      steps: { type: 'string', default: '3' },
+      steps: { type: 'string', default: '2' },
       quick: { type: 'boolean', default: false },
       'max-minutes': { type: 'string', default: '8' },
       batch: { type: 'string', default: '8' },
@@ -137,8 +109,8 @@ async function main(): Promise<number> {
   });
   BATCH = Number(values.batch);
   if (values.row) {
-    const [backend, model, len, steps] = values.row.split(',');
-    console.log(JSON.stringify(await runRow(backend as BackendName, model, Number(len), Number(steps))));
+    const [backend, model, len, steps, warmup] = values.row.split(',');
+    console.log(JSON.stringify(await runRow(backend as BackendName, model, Number(len), Number(steps), Number(warmup))));
     return 0;
   }
 
@@ -155,8 +127,8 @@ async function main(): Promise<number> {
     }
   }
   const steps = Number(values.steps);
-  console.log(`\nbatch ${BATCH}, 1 warm-up + ${steps} timed steps of forward + backward + Adam; GFLOP/s counts matmul FLOPs (see the formula in scripts/bench.ts)`);
-  console.log(`${'backend'.padEnd(8)} ${'model'.padEnd(16)} ${'MAX_LEN'.padStart(7)} ${'s/step'.padStart(9)} ${'examples/s'.padStart(11)} ${'GFLOP/s'.padStart(8)} ${'peak RSS MiB'.padStart(13)}`);
+  console.log(`\nbatch ${BATCH}: training steps (step.ts lossAndGradients with automatic micro-batches + adam.ts KerasAdam); GFLOP/s counts matmul FLOPs (see the formula in scripts/bench.ts)`);
+  console.log(`${'backend'.padEnd(8)} ${'model'.padEnd(16)} ${'MAX_LEN'.padStart(7)} ${'micro'.padStart(5)} ${'s/step'.padStart(9)} ${'examples/s'.padStart(11)} ${'GFLOP/s'.padStart(8)} ${'peak RSS MiB'.padStart(13)} ${'heap MiB'.padStart(9)}   warm-up+timed`);
   const budget = Number(values['max-minutes']);
   for (const backend of working) {
     let gflops768: number | undefined; // measured speed of the 768 model at 128, to predict 512
@@ -169,16 +141,21 @@ async function main(): Promise<number> {
         const label = `${backend.padEnd(8)} ${model.padEnd(16)} ${String(maxLen).padStart(7)}`;
         // Rows whose predicted time (warm-up + timed steps) exceeds the budget are skipped, saying so:
         // the plain-JS backend runs the 768 model at well under 1 GFLOP/s, and a 512-token step is 1.16 TFLOP.
-        const guess = model === 'distilbert-768' ? (maxLen === 512 ? gflops768 : gflopsTiny) : undefined;
-        const rowSteps = model === 'distilbert-768' ? 1 : steps;
+        // The 768 model at 512 is predicted from its speed at 128, or from the tiny model's when that
+        // row was skipped too (without this fallback the plain-CPU 512 row ran for half an hour).
+        const fromBig = maxLen !== 128 ? gflops768 : undefined;
+        const guess = model === 'distilbert-768' ? (fromBig ?? gflopsTiny) : undefined;
+        const big = model === 'distilbert-768';
+        const rowSteps = big ? 1 : steps;
+        const rowWarmup = big ? 0 : 1;
         if (guess !== undefined) {
-          const minutes = ((rowSteps + 1) * flops) / (guess * 1e9) / 60;
+          const minutes = ((rowSteps + rowWarmup) * flops) / (guess * 1e9) / 60;
           if (minutes > budget) {
-            console.log(`${label}   skipped: ${(flops / 1e12).toFixed(2)} TFLOP per step at the ${guess.toFixed(2)} GFLOP/s measured ${maxLen === 512 ? 'at 128' : 'on the tiny model'} would take ~${minutes.toFixed(0)} min (> --max-minutes ${budget})`);
+            console.log(`${label}   skipped: ${(flops / 1e12).toFixed(2)} TFLOP per step at the ${guess.toFixed(2)} GFLOP/s measured ${fromBig !== undefined ? 'at 128' : 'on the tiny model'} would take ~${minutes.toFixed(0)} min (> --max-minutes ${budget})`);
             continue;
           }
         }
-        const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], '--row', `${backend},${model},${maxLen},${rowSteps}`, '--batch', String(BATCH)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+        const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], '--row', `${backend},${model},${maxLen},${rowSteps},${rowWarmup}`, '--batch', String(BATCH)], { encoding: 'utf8', maxBuffer: 1 << 24 });
         const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
         if (r.status !== 0 || !line) {
           const why = (r.stderr || r.stdout).split('\n').filter((l) => /error|memory|abort/i.test(l))[0] ?? `exit ${r.status ?? r.signal}`;
@@ -188,7 +165,7 @@ async function main(): Promise<number> {
         const row = JSON.parse(line) as Row;
         if (model === 'distilbert-768' && maxLen === 128) gflops768 = row.gflops;
         if (model === 'distilbert-tiny') gflopsTiny = Math.max(gflopsTiny ?? 0, row.gflops);
-        console.log(fmt(row) + (rowSteps !== steps ? `   (${rowSteps} timed step)` : ''));
+        console.log(fmt(row));
       }
     }
   }

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { EncodedBatch, SequenceClassifier } from './api';
 import type { ModelConfig } from './config';
-import { DropoutSeeds, FLOAT32_MIN, Parameters, dropout, embedding, gelu, layerNorm, linear, mergeHeads, splitHeads } from './layers';
+import { DropoutSeeds, FLOAT32_MIN, Parameters, dropout, embedding, gelu, layerNorm, linear, selfAttention } from './layers';
 
 /** Every parameter of the model, by Hugging Face name. */
 export function bertParameterShapes(c: ModelConfig): Map<string, number[]> {
@@ -77,26 +77,23 @@ export class BertClassifier implements SequenceClassifier {
 
       // Extended attention mask: (1 - mask) * finfo(float32).min, ADDED to the scaled scores. [B, 1, 1, T]
       const maskAdd = tf.mul(tf.sub(1, tf.reshape(tf.cast(batch.attentionMask, 'float32'), [batchSize, 1, 1, seqLen])), FLOAT32_MIN);
-      const scale = 1 / Math.sqrt(c.hiddenSize / c.numHeads);
 
-      for (let i = 0; i < c.numLayers; i++) {
+      // One tidy per layer: the forward pass's temporaries are freed as soon as the layer is done;
+      // what the backward pass needs is kept by the tape.
+      for (let i = 0; i < c.numLayers; i++) h = tf.tidy(() => {
         const l = `bert.encoder.layer.${i}.`;
         const lin = (name: string, input: tf.Tensor) => linear(input, w(`${l}${name}.weight`) as tf.Tensor2D, w(`${l}${name}.bias`) as tf.Tensor1D);
         const norm = (name: string, input: tf.Tensor) => layerNorm(input, w(`${l}${name}.weight`) as tf.Tensor1D, w(`${l}${name}.bias`) as tf.Tensor1D, c.layerNormEps);
 
         // BertSelfAttention: scores = q·kᵀ / sqrt(head_dim) + mask, softmax, dropout, · v.
-        const q = splitHeads(lin('attention.self.query', h), batchSize, seqLen, c.numHeads);
-        const k = splitHeads(lin('attention.self.key', h), batchSize, seqLen, c.numHeads);
-        const v = splitHeads(lin('attention.self.value', h), batchSize, seqLen, c.numHeads);
-        const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), maskAdd);
-        const probs = dropout(tf.softmax(scores), c.attentionDropout, seeds.next());
-        const context = mergeHeads(tf.matMul(probs, v) as tf.Tensor4D);
+        const context = selfAttention(lin('attention.self.query', h) as tf.Tensor2D, lin('attention.self.key', h) as tf.Tensor2D, lin('attention.self.value', h) as tf.Tensor2D,
+          maskAdd, batchSize, seqLen, c.numHeads, { scaleQuery: false, dropoutRate: c.attentionDropout, seed: seeds.next() });
         // BertSelfOutput: dense -> dropout -> LayerNorm(+ input).
         const a = norm('attention.output.LayerNorm', tf.add(dropout(lin('attention.output.dense', context), c.hiddenDropout, seeds.next()), h));
         // BertIntermediate (dense + GELU) and BertOutput (dense -> dropout -> LayerNorm(+ a)).
         const ffn = dropout(lin('output.dense', gelu(lin('intermediate.dense', a))), c.hiddenDropout, seeds.next());
-        h = norm('output.LayerNorm', tf.add(ffn, a)) as tf.Tensor2D;
-      }
+        return norm('output.LayerNorm', tf.add(ffn, a)) as tf.Tensor2D;
+      });
 
       // BertPooler (dense + tanh on [CLS]) -> dropout -> classifier.
       const cls = tf.reshape(tf.slice(tf.reshape(h, [batchSize, seqLen, c.hiddenSize]), [0, 0, 0], [batchSize, 1, c.hiddenSize]), [batchSize, c.hiddenSize]);

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { EncodedBatch, SequenceClassifier } from './api';
 import type { ModelConfig } from './config';
-import { DropoutSeeds, FLOAT32_MIN, Parameters, dropout, embedding, gelu, layerNorm, linear, mergeHeads, splitHeads } from './layers';
+import { DropoutSeeds, FLOAT32_MIN, Parameters, dropout, embedding, gelu, layerNorm, linear, selfAttention } from './layers';
 
 /** Every parameter of the model, by Hugging Face name, in the order of the Hub's files. */
 export function distilbertParameterShapes(c: ModelConfig): Map<string, number[]> {
@@ -75,25 +75,22 @@ export class DistilBertClassifier implements SequenceClassifier {
       // gradient is the same too (masked probabilities are exactly 0). Unlike scores * keep,
       // an addition keeps no [B, heads, T, T] tensor for the backward pass. Shape [B, 1, 1, T].
       const fill = tf.mul(tf.sub(1, tf.reshape(tf.cast(batch.attentionMask, 'float32'), [batchSize, 1, 1, seqLen])), FLOAT32_MIN);
-      const headDim = c.hiddenSize / c.numHeads;
 
-      for (let i = 0; i < c.numLayers; i++) {
+      // One tidy per layer: the forward pass's temporaries (dropout noise, pre-softmax scores, ...)
+      // are freed as soon as the layer is done; what the backward pass needs is kept by the tape.
+      for (let i = 0; i < c.numLayers; i++) h = tf.tidy(() => {
         const l = `distilbert.transformer.layer.${i}.`;
         const lin = (name: string, input: tf.Tensor) => linear(input, w(`${l}${name}.weight`) as tf.Tensor2D, w(`${l}${name}.bias`) as tf.Tensor1D);
 
         // MultiHeadSelfAttention: q is scaled by 1/sqrt(head_dim) BEFORE q·kᵀ.
-        const q = tf.div(splitHeads(lin('attention.q_lin', h), batchSize, seqLen, c.numHeads), Math.sqrt(headDim));
-        const k = splitHeads(lin('attention.k_lin', h), batchSize, seqLen, c.numHeads);
-        const v = splitHeads(lin('attention.v_lin', h), batchSize, seqLen, c.numHeads);
-        const scores = tf.add(tf.matMul(q, k, false, true), fill);
-        const probs = dropout(tf.softmax(scores), c.attentionDropout, seeds.next());
-        const context = mergeHeads(tf.matMul(probs, v) as tf.Tensor4D);
+        const context = selfAttention(lin('attention.q_lin', h) as tf.Tensor2D, lin('attention.k_lin', h) as tf.Tensor2D, lin('attention.v_lin', h) as tf.Tensor2D,
+          fill, batchSize, seqLen, c.numHeads, { scaleQuery: true, dropoutRate: c.attentionDropout, seed: seeds.next() });
         const sa = layerNorm(tf.add(lin('attention.out_lin', context), h), w(`${l}sa_layer_norm.weight`) as tf.Tensor1D, w(`${l}sa_layer_norm.bias`) as tf.Tensor1D, c.layerNormEps);
 
         // FFN: lin1 -> GELU -> lin2 -> dropout, then residual + output_layer_norm.
         const ffn = dropout(lin('ffn.lin2', gelu(lin('ffn.lin1', sa))), c.hiddenDropout, seeds.next());
-        h = layerNorm(tf.add(ffn, sa), w(`${l}output_layer_norm.weight`) as tf.Tensor1D, w(`${l}output_layer_norm.bias`) as tf.Tensor1D, c.layerNormEps) as tf.Tensor2D;
-      }
+        return layerNorm(tf.add(ffn, sa), w(`${l}output_layer_norm.weight`) as tf.Tensor1D, w(`${l}output_layer_norm.bias`) as tf.Tensor1D, c.layerNormEps) as tf.Tensor2D;
+      });
 
       // Head: hidden state of the first token ([CLS]).
       const cls = tf.reshape(tf.slice(tf.reshape(h, [batchSize, seqLen, c.hiddenSize]), [0, 0, 0], [batchSize, 1, c.hiddenSize]), [batchSize, c.hiddenSize]);

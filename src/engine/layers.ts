@@ -7,6 +7,20 @@ import type { ModelConfig } from './config';
 /** The function type tf.customGrad takes (its inputs are typed loosely there). */
 type GradFunc = typeof tf.customGrad extends (f: infer F) => unknown ? F : never;
 
+/**
+ * Runs the body of a custom gradient in a tf.tidy and then frees `dy`.
+ *
+ * Memory: tfjs' backward pass (tape.ts `backpropagateGradients`) calls a custom gradient outside any
+ * tidy and never frees the incoming gradients, so every temporary of every gradFunc and every dy
+ * stayed alive until the whole backward pass ended: most of the training memory. `dy` is the
+ * accumulated gradient of this node's output, which nothing reads after this node.
+ */
+export function leanGrad(dy: tf.Tensor, body: () => tf.Tensor[]): tf.Tensor[] {
+  const out = tf.tidy(body);
+  if (!out.includes(dy)) dy.dispose();
+  return out;
+}
+
 /** torch.finfo(torch.float32).min: the value transformers puts on masked attention scores. */
 export const FLOAT32_MIN = -3.4028234663852886e38;
 
@@ -32,7 +46,7 @@ const linear2d = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save:
   const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
     const [sx, sw] = saved as tf.Tensor2D[];
     const dy2 = dy as tf.Tensor2D;
-    return [tf.matMul(dy2, sw), tf.matMul(tf.transpose(dy2), sx), tf.sum(dy2, 0)];
+    return leanGrad(dy, () => [tf.matMul(dy2, sw), tf.matMul(tf.transpose(dy2), sx), tf.sum(dy2, 0)]);
   };
   return { value, gradFunc };
 }) as unknown as GradFunc) as unknown as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
@@ -64,9 +78,11 @@ function layerNormGrad(eps: number): Fn3 {
       save([xhat, rstd, gamma]);
       const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sxhat, srstd, sgamma] = saved;
-        const g = tf.mul(dy, sgamma);
-        const dx = tf.mul(tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(sxhat, tf.mean(tf.mul(g, sxhat), -1, true))), srstd);
-        return [dx, tf.sum(tf.mul(dy, sxhat), 0), tf.sum(dy, 0)];
+        return leanGrad(dy, () => {
+          const g = tf.mul(dy, sgamma);
+          const dx = tf.mul(tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(sxhat, tf.mean(tf.mul(g, sxhat), -1, true))), srstd);
+          return [dx, tf.sum(tf.mul(dy, sxhat), 0), tf.sum(dy, 0)];
+        });
       };
       return { value: tf.add(tf.mul(xhat, gamma), beta), gradFunc };
     }) as unknown as GradFunc) as unknown as Fn3;
@@ -88,9 +104,11 @@ const geluGrad = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
   save([x]);
   const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
     const [sx] = saved;
-    const cdf = tf.mul(tf.add(tf.erf(tf.mul(sx, Math.SQRT1_2)), 1), 0.5);
-    const pdf = tf.mul(tf.exp(tf.mul(tf.square(sx), -0.5)), INV_SQRT_2PI);
-    return [tf.mul(dy, tf.add(cdf, tf.mul(sx, pdf)))];
+    return leanGrad(dy, () => {
+      const cdf = tf.mul(tf.add(tf.erf(tf.mul(sx, Math.SQRT1_2)), 1), 0.5);
+      const pdf = tf.mul(tf.exp(tf.mul(tf.square(sx), -0.5)), INV_SQRT_2PI);
+      return [tf.mul(dy, tf.add(cdf, tf.mul(sx, pdf)))];
+    });
   };
   return { value: tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)), gradFunc };
 }) as unknown as GradFunc) as unknown as (x: tf.Tensor) => tf.Tensor;
@@ -109,9 +127,11 @@ export function embedding(table: tf.Tensor2D, ids: tf.Tensor1D, paddingIdx?: num
     const value = tf.gather(t as tf.Tensor2D, i) as tf.Tensor2D;
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [savedIds] = saved;
-      let updates = dy;
-      if (paddingIdx !== undefined) updates = tf.mul(dy, tf.expandDims(tf.cast(tf.notEqual(savedIds, paddingIdx), 'float32'), 1));
-      return [tf.unsortedSegmentSum(updates, savedIds as tf.Tensor1D, t.shape[0]), tf.zerosLike(savedIds)];
+      return leanGrad(dy, () => {
+        let updates = dy;
+        if (paddingIdx !== undefined) updates = tf.mul(dy, tf.expandDims(tf.cast(tf.notEqual(savedIds, paddingIdx), 'float32'), 1));
+        return [tf.unsortedSegmentSum(updates, savedIds as tf.Tensor1D, t.shape[0]), tf.zerosLike(savedIds)];
+      });
     };
     return { value, gradFunc };
   }) as unknown as GradFunc);
@@ -136,7 +156,7 @@ function dropoutGrad(scale: number): Fn2 {
   if (!f) {
     f = tf.customGrad(((x: tf.Tensor, keep: tf.Tensor, save: tf.GradSaveFunc) => {
       save([keep]);
-      const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, tf.mul(tf.cast(saved[0], 'float32'), scale)), tf.zerosLike(saved[0])];
+      const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => leanGrad(dy, () => [tf.mul(dy, tf.mul(tf.cast(saved[0], 'float32'), scale)), tf.zerosLike(saved[0])]);
       return { value: tf.mul(x, tf.mul(tf.cast(keep, 'float32'), scale)), gradFunc };
     }) as unknown as GradFunc) as unknown as Fn2;
     dropoutByScale.set(scale, f);
@@ -152,6 +172,66 @@ export class DropoutSeeds {
     // Large odd stride: distinct, well-mixed seeds per site; undefined = no dropout (inference).
     return this.base === undefined ? undefined : (this.base * 1000003 + ++this.i * 7919) % 2147483647;
   }
+}
+
+/**
+ * Multi-head scaled dot-product attention with the additive mask and attention-probability dropout:
+ * context = merge(dropout(softmax(scale(q·kᵀ) + fill)) · v), for q, k, v [B*T, H] after their linear
+ * layers, fill [B, 1, 1, T]. `scaleQuery`: DistilBERT divides q by √d before q·kᵀ, BERT multiplies
+ * q·kᵀ by 1/√d; both orders are kept for exact parity. The dropout mask is drawn exactly as
+ * `dropout` draws it (same seed, same shape), so results do not depend on this being one op.
+ *
+ * Memory: its own gradient keeps only q (scaled for DistilBERT), k, v, the softmax output and the
+ * 1-byte keep mask, and frees every temporary (split heads, scores, their gradients) at once; as
+ * separate tfjs ops these stayed alive until the end of the backward pass. With P the softmax
+ * output, Pd its dropped-out version and dC the gradient of the context per head:
+ *   dV = Pdᵀ·dC,  dPd = dC·Vᵀ,  dP = dPd ⊙ keep / (1 − rate),  dS = P ⊙ (dP − Σ_j dP ⊙ P)
+ *   DistilBERT (S = (q/√d)·kᵀ):  dq = dS·k / √d,  dk = dSᵀ·(q/√d)
+ *   BERT (S = (q·kᵀ)/√d):        dq = (dS/√d)·k,  dk = (dS/√d)ᵀ·q
+ */
+export function selfAttention(
+  q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, fill: tf.Tensor, batch: number, seqLen: number, heads: number,
+  opts: { scaleQuery: boolean; dropoutRate: number; seed: number | undefined },
+): tf.Tensor2D {
+  const headDim = q.shape[1] / heads;
+  const sqrtD = Math.sqrt(headDim);
+  const rate = opts.seed === undefined ? 0 : opts.dropoutRate;
+  const scale = rate > 0 ? 1 / (1 - rate) : 1;
+  const f = tf.customGrad(((q2: tf.Tensor, k2: tf.Tensor, v2: tf.Tensor, fillT: tf.Tensor, save: tf.GradSaveFunc) => {
+    const q4 = opts.scaleQuery ? tf.div(splitHeads(q2, batch, seqLen, heads), sqrtD) : splitHeads(q2, batch, seqLen, heads);
+    const k4 = splitHeads(k2, batch, seqLen, heads);
+    const v4 = splitHeads(v2, batch, seqLen, heads);
+    const kT = tf.transpose(k4, [0, 1, 3, 2]); // an explicit transpose: WASM's transposed matmul is slower
+    const raw = tf.matMul(q4, kT);
+    const scores = tf.add(opts.scaleQuery ? raw : tf.mul(raw, 1 / sqrtD), fillT);
+    const probs = tf.softmax(scores);
+    let dropped = probs;
+    let keep: tf.Tensor | undefined;
+    if (rate > 0) {
+      keep = tf.greaterEqual(tf.randomUniform(probs.shape, 0, 1, 'float32', opts.seed), rate);
+      dropped = tf.mul(probs, tf.mul(tf.cast(keep, 'float32'), scale));
+    }
+    save(keep ? [q4, k4, v4, probs, keep] : [q4, k4, v4, probs]);
+    const value = mergeHeads(tf.matMul(dropped, v4) as tf.Tensor4D);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sq, sk, sv, sp, skeep] = saved as tf.Tensor4D[];
+      return leanGrad(dy, () => {
+        const dC = splitHeads(dy, batch, seqLen, heads);
+        const pd = skeep ? tf.mul(sp, tf.mul(tf.cast(skeep, 'float32'), scale)) : sp;
+        const dV = tf.matMul(tf.transpose(pd, [0, 1, 3, 2]), dC);
+        let dP = tf.matMul(dC, tf.transpose(sv, [0, 1, 3, 2]));
+        if (skeep) dP = tf.mul(dP, tf.mul(tf.cast(skeep, 'float32'), scale));
+        let dS = tf.mul(sp, tf.sub(dP, tf.sum(tf.mul(dP, sp), -1, true)));
+        if (!opts.scaleQuery) dS = tf.mul(dS, 1 / sqrtD);
+        let dq = tf.matMul(dS, sk);
+        if (opts.scaleQuery) dq = tf.div(dq, sqrtD);
+        const dk = tf.matMul(tf.transpose(dS, [0, 1, 3, 2]), sq);
+        return [mergeHeads(dq as tf.Tensor4D), mergeHeads(dk as tf.Tensor4D), mergeHeads(dV as tf.Tensor4D), tf.zerosLike(fillT)];
+      });
+    };
+    return { value, gradFunc };
+  }) as unknown as GradFunc);
+  return f(q, k, v, fill) as tf.Tensor2D;
 }
 
 /** [B*T, H] -> [B, heads, T, H/heads]. */
