@@ -17,12 +17,11 @@
 // Elementwise ops (GELU, LayerNorm, softmax) are left out, as is customary, so GFLOP/s is the
 // useful matmul throughput.
 //
-// Usage: node dist/bench.js [--backends wasm,cpu] [--steps 2] [--max-minutes 8] [--quick]
+// Usage: node dist/bench.js [--backends wasm,cpu] [--steps 2] [--max-minutes 4] [--total-minutes 10] [--quick]
 //                           [--batch 8] [--models distilbert-tiny,distilbert-768] [--lengths 128,512]
 // (the 768 model runs 1 timed step without warm-up: at a few GFLOP/s a step takes minutes, so set-up
-// costs are noise; a row predicted to exceed --max-minutes is skipped with the prediction printed:
-// the 768 model at 128 from the tiny model's best speed, at 512 from the 768 model's speed at 128,
-// or from the tiny model's when the 128 row was skipped too)
+// costs are noise; a row predicted to take more than --max-minutes, or to end after --total-minutes of
+// the whole bench, is skipped with the prediction printed)
 import * as tf from '@tensorflow/tfjs-core';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -101,7 +100,8 @@ async function main(): Promise<number> {
       backends: { type: 'string' },
       steps: { type: 'string', default: '2' },
       quick: { type: 'boolean', default: false },
-      'max-minutes': { type: 'string', default: '8' },
+      'max-minutes': { type: 'string', default: '4' },
+      'total-minutes': { type: 'string', default: '10' },
       batch: { type: 'string', default: '8' },
       models: { type: 'string', default: 'distilbert-tiny,distilbert-768' },
       lengths: { type: 'string', default: '128,512' },
@@ -130,28 +130,33 @@ async function main(): Promise<number> {
   console.log(`\nbatch ${BATCH}: training steps (step.ts lossAndGradients with automatic micro-batches + adam.ts KerasAdam); GFLOP/s counts matmul FLOPs (see the formula in scripts/bench.ts)`);
   console.log(`${'backend'.padEnd(8)} ${'model'.padEnd(16)} ${'MAX_LEN'.padStart(7)} ${'micro'.padStart(5)} ${'s/step'.padStart(9)} ${'examples/s'.padStart(11)} ${'GFLOP/s'.padStart(8)} ${'peak RSS MiB'.padStart(13)} ${'heap MiB'.padStart(9)}   warm-up+timed`);
   const budget = Number(values['max-minutes']);
+  const total = Number(values['total-minutes']);
+  const started = performance.now();
   for (const backend of working) {
-    let gflops768: number | undefined; // measured speed of the 768 model at 128, to predict 512
-    let gflopsTiny: number | undefined; // best measured speed of the tiny model, to predict the 768 model at 128
+    // Measured GFLOP/s of this backend by model (the last length run), to predict the next rows.
+    const speed = new Map<string, number>();
     for (const model of values.models!.split(',')) {
       if (!MODELS[model]) throw new Error(`unknown model "${model}" (one of ${Object.keys(MODELS).join(', ')})`);
       if (values.quick && model === 'distilbert-768') continue;
       for (const maxLen of values.lengths!.split(',').map(Number)) {
         const flops = stepFlops(MODELS[model], BATCH, maxLen);
         const label = `${backend.padEnd(8)} ${model.padEnd(16)} ${String(maxLen).padStart(7)}`;
-        // Rows whose predicted time (warm-up + timed steps) exceeds the budget are skipped, saying so:
-        // the plain-JS backend runs the 768 model at well under 1 GFLOP/s, and a 512-token step is 1.16 TFLOP.
-        // The 768 model at 512 is predicted from its speed at 128, or from the tiny model's when that
-        // row was skipped too (without this fallback the plain-CPU 512 row ran for half an hour).
-        const fromBig = maxLen !== 128 ? gflops768 : undefined;
-        const guess = model === 'distilbert-768' ? (fromBig ?? gflopsTiny) : undefined;
         const big = model === 'distilbert-768';
         const rowSteps = big ? 1 : steps;
         const rowWarmup = big ? 0 : 1;
+        // Rows whose predicted time (warm-up + timed steps) exceeds --max-minutes, or would end after
+        // --total-minutes of the whole bench, are skipped, saying so: the plain-JS backend runs at well
+        // under 1 GFLOP/s, and a 512-token step of the 768 model is 1.16 TFLOP. A row is predicted from
+        // the same model's speed at the previous length, else from the tiny model's (without that
+        // fallback the plain-CPU 768 row at 512 ran unpredicted for half an hour).
+        const guess = speed.get(model) ?? speed.get('distilbert-tiny');
         if (guess !== undefined) {
           const minutes = ((rowSteps + rowWarmup) * flops) / (guess * 1e9) / 60;
-          if (minutes > budget) {
-            console.log(`${label}   skipped: ${(flops / 1e12).toFixed(2)} TFLOP per step at the ${guess.toFixed(2)} GFLOP/s measured ${fromBig !== undefined ? 'at 128' : 'on the tiny model'} would take ~${minutes.toFixed(0)} min (> --max-minutes ${budget})`);
+          const left = total - (performance.now() - started) / 60000;
+          if (minutes > budget || minutes > left) {
+            const from = speed.has(model) ? 'at the previous length' : 'on the tiny model';
+            const limit = minutes > budget ? `--max-minutes ${budget}` : `the ${left.toFixed(1)} min left of --total-minutes ${total}`;
+            console.log(`${label}   skipped: ${(flops / 1e12).toFixed(3)} TFLOP per step at the ${guess.toFixed(2)} GFLOP/s measured ${from} would take ~${minutes.toFixed(1)} min (> ${limit})`);
             continue;
           }
         }
@@ -163,12 +168,12 @@ async function main(): Promise<number> {
           continue;
         }
         const row = JSON.parse(line) as Row;
-        if (model === 'distilbert-768' && maxLen === 128) gflops768 = row.gflops;
-        if (model === 'distilbert-tiny') gflopsTiny = Math.max(gflopsTiny ?? 0, row.gflops);
+        speed.set(model, row.gflops);
         console.log(fmt(row));
       }
     }
   }
+  console.log(`\nbench took ${((performance.now() - started) / 60000).toFixed(1)} min`);
   return 0;
 }
 

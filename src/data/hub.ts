@@ -57,19 +57,8 @@ export function repoCacheFolder(cacheDir: string, repoId: string, repoType: 'mod
   return join(cacheDir, getRepoFolderName({ name: repoId, type: repoType }));
 }
 
-/** Keras-Hub preset names used by the homework, and the Hub repositories with the same weights. */
-export const KERAS_HUB_PRESETS: Readonly<Record<string, string>> = {
-  distil_bert_base_en_uncased: 'distilbert-base-uncased',
-  bert_base_en_uncased: 'bert-base-uncased',
-  distil_bert_base_en: 'distilbert-base-cased',
-  bert_base_en: 'bert-base-cased',
-  bert_tiny_en_uncased: 'google/bert_uncased_L-2_H-128_A-2',
-};
-
-/** Maps a Keras-Hub preset name to its Hugging Face model id; other names pass through unchanged. */
-export function toHubModelId(name: string): string {
-  return KERAS_HUB_PRESETS[name] ?? name;
-}
+// The preset map lives in presets.ts (shared with the run spec); re-exported for the Hub callers.
+export { KERAS_HUB_PRESETS, toHubModelId } from './presets';
 
 const COMMIT = /^[0-9a-f]{40}$/;
 const REPO_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/;

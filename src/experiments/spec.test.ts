@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HOMEWORK9, QUICK, SpecError, loadSpecFile, planProblem, resolveModel, validateSpec } from './spec';
 import type { RunConfig, RunRecord } from './protocol';
+import { KERAS_HUB_PRESETS, toHubModelId } from '../data/hub';
 
 const settings = { data: '/data/imdb', model: '/models/distil', compareModel: '/models/bert' };
 
@@ -66,6 +67,10 @@ test('Problem 3 takes the best of Problems 1-2 incl. SUBSET_FRAC and swaps the m
 
 test('Keras-Hub preset names and local paths resolve', () => {
   assert.equal(resolveModel('bert_base_en_uncased'), 'bert-base-uncased');
+  // One preset map for the spec and the Hub downloads: every preset resolves as toHubModelId says.
+  for (const [preset, id] of Object.entries(KERAS_HUB_PRESETS)) assert.equal(resolveModel(preset), toHubModelId(preset), id);
+  assert.equal(resolveModel('bert_tiny_en_uncased'), 'google/bert_uncased_L-2_H-128_A-2');
+  assert.equal(resolveModel('constructor'), 'constructor', 'no prototype keys');
   assert.equal(resolveModel('distilbert-base-uncased'), 'distilbert-base-uncased');
   assert.equal(resolveModel('./m', '/ws'), '/ws/m');
 });

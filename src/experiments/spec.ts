@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { BackendPreference, RunConfig, RunRecord } from './protocol';
+import { toHubModelId } from '../data/presets';
 
 /** Fields of a run config that a problem may set, sweep or carry over. */
 export type RunField = 'maxLen' | 'learningRate' | 'batchSize' | 'subsetFrac' | 'model';
@@ -82,26 +83,12 @@ export const DEFAULT_SETTINGS: Settings = {
 export const QUICK = { limitTrain: 64, limitEval: 32, maxLenDivisor: 8, minMaxLen: 16 } as const;
 
 // ---------------------------------------------------------------------------------------------
-// Keras-Hub preset names (as the notebook writes them) -> Hugging Face Hub ids of the same weights.
-
-export const KERAS_PRESETS: Record<string, string> = {
-  distil_bert_base_en_uncased: 'distilbert-base-uncased',
-  distil_bert_base_en: 'distilbert-base-cased',
-  distil_bert_base_multi: 'distilbert-base-multilingual-cased',
-  bert_base_en_uncased: 'bert-base-uncased',
-  bert_base_en: 'bert-base-cased',
-  bert_large_en_uncased: 'bert-large-uncased',
-  bert_large_en: 'bert-large-cased',
-  bert_base_multi: 'bert-base-multilingual-cased',
-  bert_tiny_en_uncased: 'google/bert_uncased_L-2_H-128_A-2',
-  bert_small_en_uncased: 'google/bert_uncased_L-4_H-512_A-8',
-  bert_medium_en_uncased: 'google/bert_uncased_L-8_H-512_A-8',
-};
+// Models: Keras-Hub preset names map to Hub ids through src/data/presets.ts (the one copy of that map).
 
 /** A model as the user wrote it -> a Hub id or an absolute local folder. */
 export function resolveModel(model: string, cwd = process.cwd()): string {
   const m = model.trim();
-  if (KERAS_PRESETS[m]) return KERAS_PRESETS[m];
+  if (toHubModelId(m) !== m) return toHubModelId(m);
   if (m.startsWith('hf:')) return m.slice(3);
   if (isLocalPath(m)) return resolve(cwd, m);
   return m;

@@ -13,6 +13,12 @@ export interface ProblemHeading {
   /** Problem id of the homework spec ("problem1"). */
   problemId: string;
   title: string;
+  /**
+   * The first code cell of the problem's section (after the heading, before the next problem's
+   * heading; "DO NOT change" cells excluded): where the student's code for the problem goes. It
+   * carries the run button too, because VS Code hides the status bar of a rendered markdown cell.
+   */
+  codeCellIndex?: number;
 }
 
 /** One `a1a = 0.0   # comment` line in a graded answer cell. */
@@ -90,13 +96,22 @@ export function analyzeHomework(cells: readonly CellText[], variables: readonly 
   const problems: ProblemHeading[] = [];
   const answers: AnswerAssignment[] = [];
   const seenProblems = new Set<number>();
+  // The problem whose section we are in (set by its first heading, ended by another problem's heading).
+  let section: ProblemHeading | undefined;
   cells.forEach((cell, i) => {
     const h = findProblemHeading(cell, i);
     // The first heading of each problem is the one that gets the run button.
-    if (h && !seenProblems.has(h.number)) { seenProblems.add(h.number); problems.push(h); }
+    if (h && !seenProblems.has(h.number)) { seenProblems.add(h.number); problems.push(h); section = h; }
+    else if (h && h.number !== section?.number) section = undefined;
+    if (section && section.codeCellIndex === undefined && cell.kind === 'code' && !isProtectedCell(cell.text)) section.codeCellIndex = i;
     answers.push(...findAnswerAssignments(cell, i, variables));
   });
   return { problems, answers, isHomework: problems.length > 0 && answers.length > 0 };
+}
+
+/** The problems whose run button goes on cell `cellIndex`: its heading cell and its first code cell. */
+export function runButtonProblems(hw: HomeworkNotebook, cellIndex: number): ProblemHeading[] {
+  return hw.problems.filter((p) => p.cellIndex === cellIndex || p.codeCellIndex === cellIndex);
 }
 
 /** The notebook's way of writing a graded value: 4 decimals, like `print(f'a1a = {a1a:.4f}')`. */

@@ -13,13 +13,15 @@ import { readSettings } from '../common/settings';
 import { RunState } from './runState';
 import { NodeTreeProvider } from './views';
 import {
-  applyOverrides, engineTree, FIELD_NAMES, formatDuration, historyTree, problemsTree, validateField,
+  applyOverrides, engineTree, FIELD_NAMES, historyTree, problemsTree, validateField,
   type EditableField, type Overrides, type PlannedProblem, type TreeNode,
 } from './treeModel';
 import { ResultsPanel, RESULTS_VIEW_TYPE, type ResultsHost } from './resultsPanel';
 import { HomeworkNotebooks, type FillOutcome } from './notebook';
 import { installedNative, installNative, nvidiaLikely, NATIVE_VERSION, type NativePackage } from './nativeEngine';
 import { describeFill } from '../notebook/notebookFile';
+import { progressNotificationText, trainingStatusText } from './statusText';
+import { ANSWERS_FILLED_KEY, HOMEWORK_NOTEBOOK_KEY, walkthroughContext } from './walkthrough';
 
 const OVERRIDES_KEY = 'bertLab.overrides';
 
@@ -45,6 +47,8 @@ export class BertLab implements ResultsHost {
   private abort?: AbortController;
   private refreshTimer?: ReturnType<typeof setTimeout>;
   private lastTreeRefresh = 0;
+  /** Context keys already set (set again only when they change). */
+  private readonly contextKeys = new Map<string, boolean>();
   readonly nativeDir: string;
 
   constructor(private readonly context: vscode.ExtensionContext, private readonly log: vscode.LogOutputChannel, spec: HomeworkSpec, makeRunner: (workspace: string, env: NodeJS.ProcessEnv) => Runner) {
@@ -162,26 +166,27 @@ export class BertLab implements ResultsHost {
     this.updateStatusBar();
     this.notebooks.refresh();
     ResultsPanel.current?.postState();
+    for (const [key, value] of Object.entries(walkthroughContext(runs, this.spec.problems.map((p) => p.id)))) this.setContextKey(key, value);
+  }
+
+  private setContextKey(key: string, value: boolean): void {
+    if (this.contextKeys.get(key) === value) return;
+    this.contextKeys.set(key, value);
+    void api.setContext(key, value);
   }
 
   private updateStatusBar(): void {
     const r = this.state.running();
     if (!r || !this.runner?.busy) { this.statusBar.hide(); return; }
     const { k, n } = this.state.position(r);
-    const p = this.state.progress[r.id];
-    const parts = [`run ${k}/${n}`];
-    if (p) {
-      parts.push(p.phase === 'train' ? `epoch ${p.epoch}/${p.epochs}` : p.phase);
-      if (p.etaSeconds > 0) parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
-    }
-    this.statusBar.text = `$(sync~spin) BERT Lab: ${parts.join(' · ')}`;
+    this.statusBar.text = trainingStatusText(k, n, this.state.progress[r.id]);
     this.statusBar.tooltip = `${r.config.problem} · ${r.config.label}\nClick to open the results`;
     this.statusBar.show();
   }
 
   private updateNotebookContext(): void {
     const nb = vscode.window.activeNotebookEditor?.notebook;
-    void api.setContext('bertLab.homeworkNotebook', !!nb && nb.notebookType === 'jupyter-notebook' && this.notebooks.analyze(nb).isHomework);
+    this.setContextKey(HOMEWORK_NOTEBOOK_KEY, !!nb && nb.notebookType === 'jupyter-notebook' && this.notebooks.analyze(nb).isHomework);
   }
 
   // ResultsHost
@@ -284,13 +289,7 @@ export class BertLab implements ResultsHost {
         token.onCancellationRequested(() => abort.abort());
         const report = () => {
           const r = this.state.running();
-          let message = 'starting…';
-          if (r) {
-            const { k, n } = this.state.position(r);
-            const p = this.state.progress[r.id];
-            message = `run ${k}/${n}: ${r.config.label}` + (p ? (p.phase === 'train' ? ` · epoch ${p.epoch}/${p.epochs} · step ${p.step}/${p.steps}` : ` · ${p.phase}`) + (p.etaSeconds > 0 ? ` · ETA ${formatDuration(p.etaSeconds)}` : '') : '');
-          }
-          progress.report({ message: `${message} — [Show Log](command:bertLab.showLog)` });
+          progress.report({ message: progressNotificationText(r && { ...this.state.position(r), label: r.config.label }, r && this.state.progress[r.id]) });
         };
         report();
         let last = 0;
@@ -571,6 +570,7 @@ export class BertLab implements ResultsHost {
     if (!uri) return undefined;
     const out = await this.notebooks.fill(uri, values);
     this.log.info(`${out.file}: ${describeFill(out).join('; ')}`);
+    if (out.changes.length + out.unchanged.length > 0) this.setContextKey(ANSWERS_FILLED_KEY, true);
     return out;
   }
 

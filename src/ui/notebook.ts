@@ -1,10 +1,10 @@
 // The homework notebook in VS Code's notebook editor: "▶ Run Problem N …" on each problem's heading
-// cell, "Fill a1a = 0.xxxx" on each graded answer cell, and filling answers (undoable edit of an open
+// cell and first code cell, "Fill a1a = 0.xxxx" on each graded answer cell, and filling answers (undoable edit of an open
 // notebook, or an atomic edit of the file on disk). Recognition and filling are in src/notebook/.
 import * as vscode from 'vscode';
 import { readFile } from 'node:fs/promises';
 import type { AnswerValue } from '../experiments/protocol';
-import { analyzeHomework, type CellText, type HomeworkNotebook, formatAnswer } from '../notebook/homework';
+import { analyzeHomework, runButtonProblems, type CellText, type HomeworkNotebook, formatAnswer } from '../notebook/homework';
 import { fillAnswersInText, readRawNotebook, type AnswerChange } from '../notebook/fill';
 import { atomicWriteFile, fillNotebookFile } from '../notebook/notebookFile';
 import { fillButtonText, runButtonText } from './notebookText';
@@ -40,8 +40,9 @@ export class HomeworkNotebooks implements vscode.NotebookCellStatusBarItemProvid
     const hw = this.analyze(nb);
     if (!hw.isHomework) return [];
     const items: vscode.NotebookCellStatusBarItem[] = [];
-    const heading = hw.problems.find((p) => p.cellIndex === cell.index);
-    if (heading) {
+    // On the heading (visible while it is edited: VS Code hides a rendered markdown cell's status bar)
+    // and on the section's first code cell (always visible).
+    for (const heading of runButtonProblems(hw, cell.index)) {
       const item = new vscode.NotebookCellStatusBarItem(runButtonText(heading.number), vscode.NotebookCellStatusBarAlignment.Left);
       item.command = { title: runButtonText(heading.number), command: 'bertLab.problem.run', arguments: [{ problemId: heading.problemId }] };
       item.tooltip = `BERT Lab: run ${heading.title || `Problem ${heading.number}`} for real and record the runs`;

@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { isFromWebview, type FromWebview, type ResultsState, type ToWebview } from '../experiments/protocol';
 import { makeNonce, resultsHtml } from './resultsHtml';
+import { PanelChannel } from './panelChannel';
 
 export const RESULTS_VIEW_TYPE = 'bertLab.results';
 
@@ -15,10 +16,7 @@ export interface ResultsHost {
 
 export class ResultsPanel {
   static current: ResultsPanel | undefined;
-  private ready = false;
-  private pending?: ReturnType<typeof setTimeout>;
-  private lastPost = 0;
-  private pendingFocus?: string;
+  private readonly channel: PanelChannel;
   private disposed = false;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -50,6 +48,7 @@ export class ResultsPanel {
   private constructor(readonly panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly host: ResultsHost) {
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'bert-lab.svg');
     const webview = panel.webview;
+    this.channel = new PanelChannel((m) => { void webview.postMessage(m); }, () => host.resultsState());
     webview.html = resultsHtml({
       cspSource: webview.cspSource,
       nonce: makeNonce(),
@@ -59,15 +58,10 @@ export class ResultsPanel {
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
       // A hidden webview is torn down: it says "ready" again when shown, and gets the state then.
-      panel.onDidChangeViewState(() => { if (!panel.visible) this.ready = false; }),
+      panel.onDidChangeViewState(() => { if (!panel.visible) this.channel.hidden(); }),
       webview.onDidReceiveMessage((m: unknown) => {
         if (!isFromWebview(m)) { host.logLine(`results page: ignored an invalid message ${JSON.stringify(m).slice(0, 200)}`); return; }
-        if (m.type === 'ready') {
-          this.ready = true;
-          this.postState(true);
-          if (this.pendingFocus) { this.post({ type: 'focusRun', runId: this.pendingFocus }); this.pendingFocus = undefined; }
-          return;
-        }
+        if (m.type === 'ready') { this.channel.onReady(); return; }
         Promise.resolve(host.onMessage(m, this)).catch((e: unknown) => host.logLine(`results page: ${(e as Error).message}`));
       }),
     );
@@ -75,27 +69,19 @@ export class ResultsPanel {
 
   /** Posts the whole state (throttled to ~4 per second while training; `now` skips the throttle). */
   postState(now = false): void {
-    if (!this.ready) return;
-    const send = () => { this.pending = undefined; this.lastPost = Date.now(); this.post({ type: 'state', state: this.host.resultsState() }); };
-    if (now) { if (this.pending) clearTimeout(this.pending); send(); return; }
-    if (this.pending) return;
-    const wait = Math.max(0, 250 - (Date.now() - this.lastPost));
-    this.pending = setTimeout(send, wait);
+    this.channel.postState(now);
   }
 
+  /** Posted only to a page that is listening (a focus asked for meanwhile is kept for it). */
   post(m: ToWebview): void {
-    if (!this.ready) {
-      if (m.type === 'focusRun') this.pendingFocus = m.runId;
-      return;
-    }
-    void this.panel.webview.postMessage(m);
+    this.channel.post(m);
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     if (ResultsPanel.current === this) ResultsPanel.current = undefined;
-    if (this.pending) clearTimeout(this.pending);
+    this.channel.dispose();
     this.panel.dispose();
     while (this.disposables.length) this.disposables.pop()?.dispose();
   }

@@ -1,0 +1,20 @@
+// Context keys that complete the walkthrough's steps however the student did the step (palette,
+// notebook button, Problems view, results page or the CLI in a terminal), not only through the
+// one command a step's button runs. Pure: lab.ts sets the keys, package.json's `onContext:` events read them.
+import type { RunRecord } from '../experiments/protocol';
+
+/** Set while the active notebook editor shows the homework notebook. */
+export const HOMEWORK_NOTEBOOK_KEY = 'bertLab.homeworkNotebook';
+/** Set once an answer cell has been filled in this window (any way). */
+export const ANSWERS_FILLED_KEY = 'bertLab.answersFilled';
+
+/** `bertLab.finished.problem1`: the problem has at least one finished run in the history. */
+export function finishedKey(problemId: string): string {
+  return `bertLab.finished.${problemId}`;
+}
+
+/** The value of each problem's "finished" key for these runs. */
+export function walkthroughContext(runs: readonly RunRecord[], problemIds: readonly string[]): Record<string, boolean> {
+  const done = new Set(runs.filter((r) => r.status === 'finished').map((r) => r.config.problem));
+  return Object.fromEntries(problemIds.map((id) => [finishedKey(id), done.has(id)]));
+}
