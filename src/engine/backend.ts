@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { BackendPreference, EngineInfo } from './api';
 import type { BackendName } from '../experiments/protocol';
-import { registerWasmKernels } from './wasm-kernels';
+import { registerCpuKernels, registerWasmKernels } from './wasm-kernels';
 
 const NATIVE_PACKAGES: Record<'tensorflow-gpu' | 'tensorflow', string> = {
   'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
@@ -116,6 +116,7 @@ async function startByName(name: BackendName): Promise<{ info?: EngineInfo; why:
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
       return { info: { backend: 'wasm', device: `CPU (WASM${simd ? ' SIMD' : ''}, 1 thread)`, threads: 1, reason: '', versions: versions() }, why: '' };
     }
+    registerCpuKernels(); // a single-pass UnsortedSegmentSum (the embedding gradient)
     if (!(await tf.setBackend('cpu'))) return { why: 'the plain CPU backend failed to initialise' };
     return { info: { backend: 'cpu', device: 'CPU (plain JavaScript)', threads: 1, reason: '', versions: versions() }, why: '' };
   } catch (e) {

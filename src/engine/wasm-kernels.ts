@@ -44,3 +44,44 @@ export function registerWasmKernels(): void {
     },
   });
 }
+
+/**
+ * The plain CPU backend HAS UnsortedSegmentSum, but tfjs-backend-cpu 4.22 computes it as one
+ * equal + multiply + sum over the whole input per segment: O(segments x rows x width), i.e. for the
+ * embedding gradient 30522 passes over the batch (minutes per training step for the tiny model with
+ * the real vocabulary). This replaces it with the same single pass as the WASM kernel above.
+ */
+interface CpuBackendLike {
+  readSync(dataId: object): ArrayLike<number>;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array | Int32Array): tf.TensorInfo;
+}
+
+let cpuRegistered = false;
+
+export function registerCpuKernels(): void {
+  if (cpuRegistered) return;
+  cpuRegistered = true;
+  if (tf.getKernel(tf.UnsortedSegmentSum, 'cpu')) tf.unregisterKernel(tf.UnsortedSegmentSum, 'cpu');
+  tf.registerKernel({
+    kernelName: tf.UnsortedSegmentSum,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, segmentIds } = inputs as unknown as tf.UnsortedSegmentSumInputs & { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+      const { numSegments } = attrs as unknown as tf.UnsortedSegmentSumAttrs;
+      const b = backend as unknown as CpuBackendLike;
+      const rows = tf.util.sizeFromShape(segmentIds.shape);
+      const inner = tf.util.sizeFromShape(x.shape.slice(segmentIds.shape.length));
+      const dst = x.dtype === 'int32' ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
+      const src = b.readSync(x.dataId);
+      const ids = b.readSync(segmentIds.dataId);
+      for (let r = 0; r < rows; r++) {
+        const s = ids[r];
+        if (s < 0 || s >= numSegments) continue; // TensorFlow drops out-of-range ids
+        const o = s * inner;
+        const i = r * inner;
+        for (let j = 0; j < inner; j++) dst[o + j] += src[i + j];
+      }
+      return b.makeTensorInfo([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype, dst);
+    },
+  });
+}

@@ -116,3 +116,30 @@ test('refuses a second sweep while busy', async () => {
   runner.cancel();
   await p;
 });
+
+test('cancelling a queued run skips only that run; the sweep goes on', async () => {
+  const { runner, records } = setup('ok');
+  let skipped: string | undefined;
+  runner.on('record', (r: RunRecord) => {
+    // While the first run trains, cancel the third (queued) one; a running run is not "queued".
+    if (skipped || r.status !== 'running') return;
+    const queued = records.filter((x) => x.status === 'queued');
+    assert.equal(runner.cancelQueued(r.id), false, 'the running run is not queued');
+    skipped = queued[2].id;
+    assert.equal(runner.cancelQueued(skipped), true);
+    assert.equal(runner.cancelQueued(skipped), false, 'already cancelled');
+  });
+  const out = await runner.runProblem('problem1', settings);
+  assert.ok(skipped);
+  assert.deepEqual(out.map((r) => r.status), ['finished', 'finished', 'cancelled', 'finished', 'finished', 'finished']);
+  assert.equal(out[2].id, skipped);
+  assert.equal(out[2].error, 'cancelled before it started');
+  assert.equal(out[2].startedAt, undefined, 'never started');
+  assert.equal(runner.history.get(skipped)?.status, 'cancelled');
+  assert.equal(records.filter((r) => r.id === skipped && r.status === 'running').length, 0);
+  assert.equal(runner.cancelQueued(out[3].id), false, 'nothing is queued after the sweep');
+  // The skipped run is not finished, so the next sweep runs it (and only it).
+  const again = await runner.runProblem('problem1', settings);
+  assert.deepEqual(again.map((r) => r.status), Array(6).fill('finished'));
+  assert.equal(runner.history.list().length, 7);
+});

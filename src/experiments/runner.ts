@@ -39,6 +39,8 @@ export class Runner extends EventEmitter {
   private child?: ChildProcess;
   private cancelled = false;
   private running = false;
+  /** Runs of the current sweep that are queued (created, not started yet), by id: cancelQueued() can skip one. */
+  private readonly queued = new Map<string, RunRecord>();
 
   constructor(private readonly opts: RunnerOptions) {
     super();
@@ -88,8 +90,12 @@ export class Runner extends EventEmitter {
         // same way for every run with that data and model: those are not started again.
         const setupFailed = new Map<string, RunRecord>();
         const setupKey = (c: RunConfig) => JSON.stringify([c.data, c.model, c.tokenizer ?? '', c.backend ?? 'auto']);
+        for (const { rec, todo } of slots) if (todo) this.queued.set(rec.id, rec);
         for (const { rec, todo } of slots) {
+          this.queued.delete(rec.id);
           const failedBefore = setupFailed.get(setupKey(rec.config));
+          // Cancelled on its own while queued (cancelQueued): already recorded as cancelled; the sweep goes on.
+          if (todo && rec.status === 'cancelled') { out.push(rec); continue; }
           if (todo && this.cancelled) this.update(rec, { status: 'cancelled', endedAt: now(), error: 'cancelled before it started' });
           else if (todo && failedBefore) this.update(rec, { status: 'failed', endedAt: now(), error: `not started: run ${failedBefore.id} with the same data and model failed: ${failedBefore.error}` });
           else if (todo) {
@@ -110,6 +116,18 @@ export class Runner extends EventEmitter {
       await this.execute(rec);
       return rec;
     });
+  }
+
+  /**
+   * Cancels one queued run of the current sweep: it is marked cancelled and skipped, the sweep goes on.
+   * False (nothing done) when the run is not queued (running, ended, or not this runner's).
+   */
+  cancelQueued(runId: string): boolean {
+    const rec = this.queued.get(runId);
+    if (!rec) return false;
+    this.queued.delete(runId);
+    this.update(rec, { status: 'cancelled', endedAt: now(), error: 'cancelled before it started' });
+    return true;
   }
 
   /** Cancels the current run (the child stops between steps, or is killed after a grace period) and the rest of the sweep. */
@@ -144,6 +162,7 @@ export class Runner extends EventEmitter {
       signal?.removeEventListener('abort', onAbort);
       this.running = false;
       this.child = undefined;
+      this.queued.clear();
     }
   }
 

@@ -252,7 +252,7 @@ export class BertLab implements ResultsHost {
     reg('bertLab.problem.resetValues', (arg: NodeArg) => this.resetValues(arg));
     reg('bertLab.run.openResults', (arg: NodeArg) => this.openResults(refOf(arg).runId));
     reg('bertLab.run.rerun', (arg: NodeArg) => this.rerun(refOf(arg).runId));
-    reg('bertLab.run.cancel', () => this.cancel());
+    reg('bertLab.run.cancel', (arg: NodeArg) => this.cancelRun(refOf(arg).runId));
     reg('bertLab.run.delete', (arg: NodeArg) => this.deleteRun(refOf(arg).runId));
     reg('bertLab.run.reveal', (arg: NodeArg) => this.revealRun(refOf(arg).runId));
     reg('bertLab.run.export', (arg: NodeArg) => {
@@ -378,6 +378,12 @@ export class BertLab implements ResultsHost {
     this.log.info('cancelling…');
     this.abort?.abort();
     this.runner.cancel();
+  }
+
+  /** "Cancel" on a run of the Run History: a queued run is skipped (the sweep goes on); the running one cancels the sweep. */
+  cancelRun(runId: string | undefined): void {
+    if (runId && this.runner?.cancelQueued(runId)) this.log.info(`cancelled queued run ${runId}; the sweep goes on`);
+    else this.cancel();
   }
 
   /** Max position embeddings of a local model folder (config.json), else BERT's 512. */

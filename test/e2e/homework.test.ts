@@ -14,6 +14,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { RunRecord } from '../../src/experiments/protocol';
 import { buildIpynb } from '../../src/notebook/homeworkText';
+import { analyzeHomework } from '../../src/notebook/homework';
 import {
   activityBarItem, canvasInk, CodeServer, launchBrowser, log, missingTools, quickOpen, revealNotebookHeading, runCommand,
   Screenshots, sleep, waitForActivityBar, webviewFrame,
@@ -76,8 +77,52 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
   let insertedValue = '';
   const started = Date.now();
 
-  /** The visible "▶ Run Problem 1 sweep" cell status-bar item. */
-  const runProblem1Item = () => page.locator('.notebookOverlay .cell-status-item', { hasText: '▶ Run Problem 1 sweep' }).filter({ visible: true }).first();
+  /** A row of the notebook's cell list (one per cell; virtualised: only rows near the viewport exist). */
+  const cellRows = () => page.locator('.notebookOverlay .cell-list-container .monaco-list-row');
+  /** The Problem 1 heading cell (markdown), rendered or in edit mode. */
+  const problem1HeadingRow = () => cellRows().filter({ hasText: 'Problem 1 — Mini sweep' }).first();
+  /**
+   * Problem 1's first code cell, by its index in the list (its text cannot identify it: a cell's editor only
+   * renders the lines near the viewport, and the item is on its last line).
+   */
+  const problem1CodeRow = () => {
+    const nb = JSON.parse(originalNotebook) as { cells: Array<{ cell_type: string; source: string | string[] }> };
+    const cells = nb.cells.map((c) => ({
+      kind: c.cell_type === 'code' ? 'code' as const : 'markdown' as const, text: Array.isArray(c.source) ? c.source.join('') : c.source,
+    }));
+    const index = analyzeHomework(cells).problems.find((p) => p.problemId === 'problem1')?.codeCellIndex;
+    assert.ok(index !== undefined, 'the fixture notebook has no Problem 1 code cell');
+    return page.locator(`.notebookOverlay .cell-list-container .monaco-list-row.code-cell-row[data-index="${index}"]`);
+  };
+  const runItemIn = (row: ReturnType<Page['locator']>) => row.locator('.cell-status-item', { hasText: '▶ Run Problem 1 sweep' }).filter({ visible: true }).first();
+  /** The visible "▶ Run Problem 1 sweep" cell status-bar item of the Problem 1 heading cell. */
+  const runProblem1Item = () => runItemIn(problem1HeadingRow());
+  const cellList = () => page.locator('.notebookOverlay.notebook-editor .cell-list-container').first();
+  /**
+   * Whether an element lies inside the notebook list's viewport: the list renders rows beyond it (still
+   * "visible" to Playwright) and scrolls itself (no native scrolling, so scrollIntoViewIfNeeded cannot help).
+   */
+  const inListViewport = async (item: ReturnType<Page['locator']>) => {
+    const list = await cellList().boundingBox();
+    const b = list && (await item.isVisible()) ? await item.boundingBox() : null;
+    return list !== null && b !== null && b.y >= list.y && b.y + b.height <= list.y + list.height;
+  };
+  /**
+   * Wheels over the notebook list (dy > 0: down) until `item` is inside its viewport; false after 40 tries.
+   * (The list scrolls about 50 px per 120 of wheel delta, so |dy| = 600 moves well under its ~860 px height:
+   * the item cannot be skipped.)
+   */
+  const wheelTo = async (item: ReturnType<Page['locator']>, dy: number) => {
+    const list = await cellList().boundingBox();
+    assert.ok(list, 'the notebook cell list has no bounding box');
+    await page.mouse.move(list.x + list.width / 2, list.y + list.height / 2);
+    for (let i = 0; i < 40; i++) {
+      if (await inListViewport(item)) return true;
+      await page.mouse.wheel(0, dy);
+      await sleep(250);
+    }
+    return inListViewport(item);
+  };
 
   /**
    * Brings the Problem 1 heading cell into view and into edit mode: a rendered markdown cell hides its status
@@ -88,8 +133,7 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
       await revealNotebookHeading(page, NOTEBOOK, 'Problem 1');
       await page.keyboard.press('Enter');
       if (await runProblem1Item().waitFor({ timeout: 3000 }).then(() => true, () => false)) return;
-      const cell = page.locator('.notebookOverlay .monaco-list-row.focused', { hasText: 'Problem 1' }).first();
-      await cell.dblclick({ position: { x: 120, y: 30 }, timeout: 5000 }).catch(() => undefined);
+      await problem1HeadingRow().dblclick({ position: { x: 120, y: 30 }, timeout: 5000 }).catch(() => undefined);
       if (await runProblem1Item().waitFor({ timeout: 5000 }).then(() => true, () => false)) return;
       if (attempt === 3) throw new Error('"▶ Run Problem 1 sweep" did not show on the Problem 1 heading cell (Enter and double-click tried 3 times)');
       log('"▶ Run Problem 1 sweep" not visible yet; retrying');
@@ -183,14 +227,23 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
       await sleep(500);
     });
     await step(t, 'problem1-heading', showRunProblem1Item);
+    // The same item is on the problem's first code cell (a code cell's status bar always shows): scroll to it.
+    await step(t, 'problem1-code-cell', async () => {
+      if (!(await wheelTo(runItemIn(problem1CodeRow()), 600))) {
+        throw new Error('"▶ Run Problem 1 sweep" did not show on Problem 1\'s first code cell (scrolled down 40 times)');
+      }
+    });
   });
 
   test('clicking it trains the six Problem 1 runs to the end', { timeout: RUNS_TIMEOUT_MS + 60_000 }, async (t) => {
     await step(t, 'training', async () => {
+      // Back up to the heading cell, still in edit mode (the wheel leaves the focus alone; pressing Enter
+      // again could type into the cell).
+      await wheelTo(runProblem1Item(), -600);
       // The item can re-render (or the cell leave edit mode) between finding and clicking it: retry.
       for (let attempt = 1; ; attempt++) {
         try {
-          if (!(await runProblem1Item().isVisible())) await showRunProblem1Item();
+          if (!(await inListViewport(runProblem1Item()))) await showRunProblem1Item();
           await runProblem1Item().click({ timeout: 10_000 });
           break;
         } catch (e) {

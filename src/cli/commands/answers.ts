@@ -1,6 +1,6 @@
 // `bert-lab answers`: the graded values (a1a, a2a, a3a) computed from the run history.
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { workspaceDir } from '../workspace';
 import { RunHistory } from '../../experiments/history';
 import { computeAnswers } from '../../experiments/answers';
 import { HOMEWORK9, loadSpecFile } from '../../experiments/spec';
@@ -11,7 +11,7 @@ export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { workspace: { type: 'string' }, spec: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) { console.log('usage: bert-lab answers [--workspace <dir>] [--spec <file>] [--json]'); return 0; }
   const spec = values.spec ? loadSpecFile(values.spec) : HOMEWORK9;
-  const history = new RunHistory(resolve(values.workspace ?? process.cwd()), (line) => console.error(line));
+  const history = new RunHistory(workspaceDir(values.workspace), (line) => console.error(line));
   const answers = computeAnswers(history.list(), spec);
   if (values.json) { console.log(JSON.stringify(answers, null, 2)); return 0; }
   for (const a of answers) {

@@ -1,6 +1,7 @@
 // `bert-lab export --format csv|json [--out file]`: the run history for a spreadsheet or a script.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { workspaceDir } from '../workspace';
 import { RunHistory, writeFileAtomic } from '../../experiments/history';
 import { toCsv, toJson } from '../../experiments/export';
 
@@ -14,11 +15,16 @@ export async function main(argv: string[]): Promise<number> {
   if (values.help) { console.log('usage: bert-lab export --format csv|json [--out <file>] [--workspace <dir>] [--problem <id>]'); return 0; }
   const format = values.format ?? (values.out?.endsWith('.json') ? 'json' : 'csv');
   if (format !== 'csv' && format !== 'json') throw new Error(`--format: csv or json, not "${format}"`);
-  const history = new RunHistory(resolve(values.workspace ?? process.cwd()), (line) => console.error(line));
+  const history = new RunHistory(workspaceDir(values.workspace), (line) => console.error(line));
   const runs = history.list().filter((r) => !values.problem || r.config.problem === values.problem);
   const text = format === 'csv' ? toCsv(runs) : toJson(runs);
   if (values.out) {
-    writeFileAtomic(resolve(values.out), text);
+    try {
+      writeFileAtomic(resolve(values.out), text);
+    } catch (e) {
+      // One line naming the file the user gave (the raw error names the temp file beside it).
+      throw new Error(`--out ${resolve(values.out)}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
     console.error(`wrote ${runs.length} runs to ${values.out}`);
   } else {
     process.stdout.write(text);
