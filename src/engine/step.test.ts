@@ -8,7 +8,7 @@ import { initBackend } from './backend';
 import { randomClassifier } from './checkpoint';
 import { type ModelConfig, makeConfig } from './config';
 import { crossEntropy } from './layers';
-import { WASM_HEAP_BYTES, activationBytesPerExample, autoMicroBatch, defaultActivationBudget, fixedTrainingBytes, lossAndGradients, parameterCount } from './step';
+import { WASM_HEAP_BYTES, activationBytesPerExample, autoMicroBatch, defaultActivationBudget, estimatedTrainingBytes, lossAndGradients, parameterCount } from './step';
 
 const CONFIGS: ModelConfig[] = [
   makeConfig('distilbert', { vocabSize: 60, hiddenSize: 24, numHeads: 3, numLayers: 2, intermediateSize: 40, maxPositions: 20, numLabels: 3, initializerRange: 0.2, hiddenDropout: 0.1, attentionDropout: 0.1, classifierDropout: 0.2 }),
@@ -149,20 +149,28 @@ test('the activation estimate is not below the measured peak, and the automatic 
   m.dispose();
 });
 
-test('the homework batch sizes of DistilBERT-base and BERT-base fit the WASM heap', () => {
+test('the homework batch sizes fit the WASM heap: DistilBERT-base all, BERT-base up to 256 tokens', () => {
   const base = { vocabSize: 30522, hiddenSize: 768, numHeads: 12, intermediateSize: 3072, maxPositions: 512 };
   const distil = makeConfig('distilbert', { ...base, numLayers: 6 });
   const bert = makeConfig('bert', { ...base, numLayers: 12, typeVocabSize: 2 });
   assert.equal(parameterCount(distil), 66955010); // DistilBertForSequenceClassification, 2 labels
   assert.equal(parameterCount(bert), 109483778); // BertForSequenceClassification, 2 labels
+  const micro = (c: ModelConfig, b: number, t: number) => autoMicroBatch(c, t, b, defaultActivationBudget(c, 'wasm'));
   for (const c of [distil, bert]) {
     for (const [b, t] of [[32, 128], [16, 256], [8, 512]]) {
-      const micro = autoMicroBatch(c, t, b, defaultActivationBudget(c, 'wasm'));
-      assert.ok(micro >= 1 && micro <= b);
-      const total = fixedTrainingBytes(c) + micro * activationBytesPerExample(c, t);
-      assert.ok(total < WASM_HEAP_BYTES, `${c.modelType} ${b}x${t}: micro-batch ${micro} needs ${(total / 2 ** 30).toFixed(2)} GiB`);
+      const m = micro(c, b, t);
+      assert.ok(m >= 1 && m <= b);
+      if (c === bert && t === 512) continue;
+      const total = estimatedTrainingBytes(c, t, m);
+      assert.ok(total < WASM_HEAP_BYTES, `${c.modelType} ${b}x${t}: micro-batch ${m} needs ${(total / 2 ** 30).toFixed(2)} GiB`);
     }
   }
+  // Measured by `npm run bench` (WASM): distilbert-base 8 x 512 runs in micro-batches of 2.
+  assert.equal(micro(distil, 8, 512), 2);
+  // Known limit: BERT-base at 512 tokens does not fit even one example with these activations (it
+  // failed with "memory access out of bounds"); activation checkpointing would be needed.
+  assert.equal(micro(bert, 8, 512), 1);
+  assert.ok(estimatedTrainingBytes(bert, 512, 1) > WASM_HEAP_BYTES);
   assert.equal(autoMicroBatch(distil, 512, 8, defaultActivationBudget(distil, 'tensorflow')), 8); // native: no cap
 });
 
