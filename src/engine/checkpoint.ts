@@ -10,22 +10,13 @@ import { DistilBertClassifier, distilbertParameterShapes } from './distilbert';
 import { initParameter, nameSeed } from './layers';
 import { type NamedTensor, readSafetensors, writeSafetensors } from './safetensors';
 import { ensureHubFiles } from '../data/hub';
+import { toHubModelId } from '../data/presets';
 
 /** Tokenizer files copied along with a model (those present). */
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json'];
 
-/** Keras-Hub preset names (as the homework notebook uses them) -> Hugging Face Hub ids. */
-const KERAS_PRESETS: Record<string, string> = {
-  distil_bert_base_en_uncased: 'distilbert-base-uncased',
-  distil_bert_base_en: 'distilbert-base-cased',
-  bert_base_en_uncased: 'bert-base-uncased',
-  bert_base_en: 'bert-base-cased',
-};
-
 /** Maps a Keras-Hub preset name to its Hugging Face Hub id; other names are returned unchanged. */
-export function hubIdForPreset(name: string): string {
-  return KERAS_PRESETS[name] ?? name;
-}
+export const hubIdForPreset = toHubModelId;
 
 /** The parameter names and shapes of the classifier a config describes. */
 export function parameterShapes(config: ModelConfig): Map<string, number[]> {

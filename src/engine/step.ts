@@ -76,7 +76,10 @@ export function estimatedTrainingBytes(c: ModelConfig, seqLen: number, microBatc
  * estimatedTrainingBytes > WASM_HEAP_BYTES, and it does fail; see step.test.ts).
  */
 export function autoMicroBatch(c: ModelConfig, seqLen: number, batchSize: number, budgetBytes = defaultActivationBudget(c)): number {
-  const fit = Math.max(1, Math.floor(budgetBytes / activationBytesPerExample(c, seqLen)));
+  const perExample = activationBytesPerExample(c, seqLen);
+  // A model whose size we cannot estimate (no BERT config) trains in one piece.
+  if (!(perExample > 0) || !Number.isFinite(budgetBytes)) return batchSize;
+  const fit = Math.max(1, Math.floor(budgetBytes / perExample));
   if (fit >= batchSize) return batchSize;
   const parts = Math.ceil(batchSize / fit);
   return Math.ceil(batchSize / parts);

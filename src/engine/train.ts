@@ -18,6 +18,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients'; // training needs the gradient kernels
 import type { EncodedBatch, SequenceClassifier } from './api';
 import type { EpochMetrics, ProgressMessage, RunMetrics } from '../experiments/protocol';
+import { KerasAdam } from './adam';
+export { KerasAdam };
+import { lossAndGradients } from './step';
 import { accuracy, bestEpochByValLoss, confusionMatrix, f1Score, valAccuracyAtMinValLoss } from './metrics';
 
 /** Token ids of one split, already truncated to MAX_LEN (with [CLS]/[SEP]), not padded. */
@@ -144,9 +147,6 @@ function perExampleLoss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
   });
 }
 
-// ---------------------------------------------------------------------------------------------
-// Adam, as Keras 3 implements it
-
 /**
  * keras.callbacks.EarlyStopping(monitor="val_loss", patience, mode min, min_delta 0, baseline None)
  * of Keras 3, `on_epoch_end`: improvement is a strictly lower value; otherwise, once `wait >= patience`
@@ -166,48 +166,6 @@ export class EarlyStopping {
       return 'improved';
     }
     return this.wait >= this.patience && epoch > 1 ? 'stop' : 'continue';
-  }
-}
-
-export class KerasAdam {
-  private readonly m = new Map<string, tf.Variable>();
-  private readonly v = new Map<string, tf.Variable>();
-  private iterations = 0;
-  constructor(
-    private readonly vars: ReadonlyMap<string, tf.Variable>,
-    private readonly lr: number,
-    private readonly beta1 = 0.9,
-    private readonly beta2 = 0.999,
-    private readonly epsilon = 1e-7,
-  ) {
-    for (const [name, v] of vars) {
-      // tidy: the zeros handed to tf.variable would otherwise stay allocated
-      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
-      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
-    }
-  }
-
-  apply(grads: Record<string, tf.Tensor>): void {
-    this.iterations++;
-    const t = this.iterations;
-    // Keras computes these powers in the variable's dtype (float32).
-    const b1p = Math.fround(Math.pow(Math.fround(this.beta1), t));
-    const b2p = Math.fround(Math.pow(Math.fround(this.beta2), t));
-    const alpha = Math.fround((this.lr * Math.sqrt(1 - b2p)) / (1 - b1p));
-    tf.tidy(() => {
-      for (const [name, variable] of this.vars) {
-        const g = grads[name];
-        if (!g) continue; // a parameter the loss does not depend on (Keras skips None gradients)
-        const m = this.m.get(name)!, v = this.v.get(name)!;
-        m.assign(tf.add(m, tf.mul(tf.sub(g, m), 1 - this.beta1)));
-        v.assign(tf.add(v, tf.mul(tf.sub(tf.square(g), v), 1 - this.beta2)));
-        variable.assign(tf.sub(variable, tf.div(tf.mul(m, alpha), tf.add(tf.sqrt(v), this.epsilon))));
-      }
-    });
-  }
-
-  dispose(): void {
-    for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
   }
 }
 
@@ -321,22 +279,13 @@ async function trainOnce(model: SequenceClassifier, data: TrainData, opts: Train
         const batch = makeBatch(idx.map((i) => data.train.inputIds[i]), data.padId);
         const labels = tf.tensor1d(idx.map((i) => data.train.labels[i]), 'int32');
         try {
-          const dropoutSeed = mixSeed(seed, epoch, step);
-          let logitsOut: tf.Tensor2D | undefined;
-          const { value, grads } = tf.variableGrads(() => {
-            const logits = model.apply(batch, true, dropoutSeed);
-            logitsOut = tf.keep(logits);
-            return tf.mean(perExampleLoss(logits, labels)) as tf.Scalar;
-          }, [...model.variables.values()]);
-          const byName: Record<string, tf.Tensor> = {};
-          for (const [name, v] of model.variables) if (grads[v.name]) byName[name] = grads[v.name];
-          optimizer.apply(byName);
-          const correctT = tf.tidy(() => tf.sum(tf.equal(tf.argMax(logitsOut!, -1), labels)));
-          const [lossV, corrV] = await Promise.all([value.data(), correctT.data()]);
-          value.dispose(); correctT.dispose(); logitsOut!.dispose();
-          for (const g of Object.values(grads)) g.dispose();
-          lossSum += lossV[0] * idx.length;
-          correct += corrV[0];
+          // Gradient accumulation over micro-batches sized to the backend's memory: the update equals
+          // the full batch's (the homework's batch size stays what it says).
+          const r = lossAndGradients(model, batch, labels, { training: true, seed: mixSeed(seed, epoch, step) });
+          optimizer.apply(r.grads);
+          for (const g of r.grads.values()) g.dispose();
+          lossSum += r.loss * idx.length;
+          correct += r.correct;
           seen += idx.length;
         } finally {
           disposeBatch(batch); labels.dispose();
