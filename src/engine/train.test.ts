@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import type { EncodedBatch, SequenceClassifier } from './api';
 import { loadClassifier } from './checkpoint';
 import {
-  CancelledError, EarlyStopping, KerasAdam, epochOrder, makeBatch, disposeBatch, trainAndEvaluate,
+  CancelledError, EarlyStopping, KerasAdam, OutOfMemoryError, epochOrder, makeBatch, disposeBatch, isOutOfMemoryError, oomNeedsFreshProcess, trainAndEvaluate,
   type TrainData, type TrainOptions,
 } from './train';
 import type { ProgressMessage } from '../experiments/protocol';
@@ -192,6 +192,30 @@ test('out-of-memory error retries with half the batch size and records it', asyn
   assert.deepEqual(r.oomRetries, [8, 4]);
   assert.deepEqual(retries, [8, 4]);
   assert.equal(r.batchSize, 4);
+});
+
+test('an out-of-memory that leaves the backend unusable is not retried in-process: OutOfMemoryError with the next batch', async () => {
+  const before = tf.memory().numTensors;
+  const model = fakeClassifier(20, 8, 1, 4);
+  const retries: number[] = [];
+  const err = await trainAndEvaluate(model, data, {
+    ...opts, batchSize: 16, evalBatchSize: 4, epochs: 1, onOomRetry: (b) => retries.push(b), retryInProcess: () => false,
+  }).catch((e: unknown) => e);
+  model.dispose();
+  assert.ok(err instanceof OutOfMemoryError, String(err));
+  assert.deepEqual([err.batchSize, err.nextBatchSize, err.reason], [16, 8, 'Out of memory: failed to allocate']);
+  assert.deepEqual(retries, []);
+  assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+});
+
+test('which out-of-memory errors need a fresh process', () => {
+  const wasmOob = new Error('memory access out of bounds');
+  wasmOob.name = 'RuntimeError';
+  assert.ok(isOutOfMemoryError(wasmOob) && isOutOfMemoryError(new Error('Aborted()')) && isOutOfMemoryError(new Error('Aborted(Cannot enlarge memory arrays)')));
+  assert.equal(oomNeedsFreshProcess(new Error('Out of memory: failed to allocate'), 'wasm'), true);
+  assert.equal(oomNeedsFreshProcess(wasmOob, 'cpu'), true);
+  assert.equal(oomNeedsFreshProcess(new Error('ResourceExhausted: OOM when allocating tensor'), 'tensorflow'), false);
+  assert.equal(oomNeedsFreshProcess(new RangeError('Array buffer allocation failed'), 'cpu'), false);
 });
 
 test('cancel between steps throws CancelledError and leaks nothing; progress is rate-limited', async () => {

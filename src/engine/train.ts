@@ -49,6 +49,11 @@ export interface TrainOptions {
   onEpochEnd?: (m: EpochMetrics) => void;
   /** Called before a retry after an out-of-memory error, with the new batch size. */
   onOomRetry?: (batchSize: number, reason: string) => void;
+  /**
+   * Whether an out-of-memory error may be retried in this process (default: always). When it returns
+   * false, trainAndEvaluate throws an OutOfMemoryError instead: the caller retries in a fresh process.
+   */
+  retryInProcess?: (err: unknown) => boolean;
   /** Minimum milliseconds between progress callbacks (default 200, i.e. at most 5 per second). */
   progressIntervalMs?: number;
 }
@@ -71,10 +76,31 @@ export class CancelledError extends Error {
   }
 }
 
+/**
+ * An out-of-memory error after which this process's backend is not usable any more (WASM: the
+ * instance's heap is corrupt or aborted), carrying the batch size to retry with in a fresh process.
+ */
+export class OutOfMemoryError extends Error {
+  constructor(readonly batchSize: number, readonly nextBatchSize: number, readonly reason: string) {
+    super(`out of memory at batch size ${batchSize}: ${reason}`);
+    this.name = 'OutOfMemoryError';
+  }
+}
+
+/**
+ * True when, after this out-of-memory error, the backend cannot be trusted in this process: on WASM an
+ * OOM surfaces as "memory access out of bounds" or an emscripten abort, which leave the instance dead.
+ * Native TensorFlow's ResourceExhausted and the CPU backend's failed allocations are safe to retry in-process.
+ */
+export function oomNeedsFreshProcess(err: unknown, backend: string): boolean {
+  const msg = err instanceof Error ? `${err.name} ${err.message}` : String(err);
+  return backend === 'wasm' || /memory access out of bounds|Aborted\(|Cannot enlarge memory|RuntimeError/.test(msg);
+}
+
 /** Out-of-memory errors of the tfjs backends (WASM heap growth, CUDA/TF allocator, V8 arrays). */
 export function isOutOfMemoryError(err: unknown): boolean {
   const msg = err instanceof Error ? `${err.name} ${err.message}` : String(err);
-  return /out of memory|OOM|ResourceExhausted|failed to allocate|Cannot allocate|Array buffer allocation failed|memory access out of bounds|Invalid typed array length/i.test(msg);
+  return /out of memory|OOM|ResourceExhausted|failed to allocate|Cannot allocate|Array buffer allocation failed|memory access out of bounds|Cannot enlarge memory|Aborted\(\)|Invalid typed array length/i.test(msg);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,14 +258,17 @@ export async function trainAndEvaluate(model: SequenceClassifier, data: TrainDat
       } catch (err) {
         if (!isOutOfMemoryError(err) || batchSize <= 1) throw err;
         const reason = err instanceof Error ? err.message : String(err);
-        batchSize = Math.max(1, Math.floor(batchSize / 2));
+        const next = Math.max(1, Math.floor(batchSize / 2));
+        if (opts.retryInProcess && !opts.retryInProcess(err)) throw new OutOfMemoryError(batchSize, next, reason);
+        batchSize = next;
         oomRetries.push(batchSize);
         model.restore(initial);
         opts.onOomRetry?.(batchSize, reason);
       }
     }
   } finally {
-    for (const t of initial.values()) t.dispose();
+    // After a WASM out-of-memory the heap may be dead: freeing must not hide the error being thrown.
+    try { for (const t of initial.values()) t.dispose(); } catch { /* the process is about to exit */ }
   }
 }
 

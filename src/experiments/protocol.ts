@@ -119,7 +119,11 @@ export interface RunRecord {
 // Channel 1: runner <-> training child process
 
 export type ToWorker =
-  | { type: 'start'; runId: string; runDir: string; config: RunConfig }
+  /**
+   * batchSize: the batch to train with when it differs from config.batchSize (the requested one), i.e.
+   * in a fresh process after an out-of-memory restart.
+   */
+  | { type: 'start'; runId: string; runDir: string; config: RunConfig; batchSize?: number }
   | { type: 'cancel' };
 
 export interface ProgressMessage {
@@ -142,7 +146,11 @@ export type FromWorker =
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'epochEnd'; metrics: EpochMetrics }
   | { type: 'evaluation'; metrics: RunMetrics }
-  | { type: 'oomRetry'; batchSize: number; reason: string }
+  /**
+   * Out of memory: retrying with `batchSize`. restart: the backend is unusable in this process (WASM),
+   * so the worker exits after this message and the runner retries the run in a fresh process.
+   */
+  | { type: 'oomRetry'; batchSize: number; reason: string; restart?: boolean }
   | { type: 'finished'; record: RunRecord }
   | { type: 'failed'; reason: string }
   | { type: 'cancelled' };

@@ -25,6 +25,22 @@ process.on('message', (m) => {
     setTimeout(() => { process.stderr.write('Error: boom in the engine\\n    at someFrame (x.js:1:1)\\n'); process.exit(3); }, 20);
     return;
   }
+  // oom*: out of memory above OOM_ABOVE examples per batch, after which the backend is dead (WASM):
+  // report it and exit, as the real worker does. oom-then-crash: an in-process retry, then a crash.
+  const batch = m.batchSize ?? c.batchSize;
+  if (mode === 'oom' && batch > Number(process.env.OOM_ABOVE)) {
+    process.send({ type: 'started', runId: m.runId, config: c, engine: { ...engine, backend: 'wasm' }, split });
+    process.send({ type: 'epochEnd', metrics: { epoch: 1, trainLoss: 1, trainAccuracy: 0.5, valLoss: 1, valAccuracy: 0.5, seconds: 0.1 } });
+    if (batch === 1) { process.send({ type: 'failed', reason: 'RuntimeError: memory access out of bounds' }, () => process.exit(0)); return; }
+    process.send({ type: 'oomRetry', batchSize: Math.floor(batch / 2), reason: 'RuntimeError: memory access out of bounds', restart: true }, () => process.exit(0));
+    return;
+  }
+  if (mode === 'oom-then-crash') {
+    process.send({ type: 'started', runId: m.runId, config: c, engine, split });
+    process.send({ type: 'oomRetry', batchSize: batch / 2, reason: 'Out of memory: failed to allocate' });
+    setTimeout(() => { process.stderr.write('Error: boom in the engine\\n'); process.exit(3); }, 20);
+    return;
+  }
   if (mode === 'slow' || mode === 'hang') {
     setInterval(() => process.send({ type: 'progress', phase: 'train', epoch: 1, epochs: 1, step: 1, steps: 9, loss: 1, accuracy: 0, examplesPerSecond: 1, etaSeconds: 1 }), 20);
     return;
@@ -35,15 +51,15 @@ process.on('message', (m) => {
   process.send({ type: 'started', runId: m.runId, config: c, engine, split });
   for (const h of history) process.send({ type: 'epochEnd', metrics: h });
   process.send({ type: 'evaluation', metrics });
-  process.send({ type: 'finished', record: { id: m.runId, config: c, status: 'finished', createdAt: '', history, metrics, engine, split } }, () => process.exit(0));
+  process.send({ type: 'finished', record: { id: m.runId, config: c, status: 'finished', createdAt: '', history, metrics, engine, split, batchUsed: batch } }, () => process.exit(0));
 });
 `;
 
-function setup(mode: string) {
+function setup(mode: string, env: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'runner-'));
   const worker = join(dir, 'fake-worker.js');
   writeFileSync(worker, FAKE_WORKER);
-  const runner = new Runner({ workspace: dir, workerPath: worker, env: { ...process.env, FAKE_MODE: mode }, cancelGraceSeconds: 1 });
+  const runner = new Runner({ workspace: dir, workerPath: worker, env: { ...process.env, FAKE_MODE: mode, ...env }, cancelGraceSeconds: 1 });
   const records: RunRecord[] = [];
   const messages: FromWorker[] = [];
   runner.on('record', (r: RunRecord) => records.push(r));
@@ -79,6 +95,7 @@ test('a crashed child is a failed run with a readable reason; the sweep goes on'
   const failed = out.filter((r) => r.status === 'failed');
   assert.equal(failed.length, 2); // the two configs with LR 1e-5
   assert.match(failed[0].error!, /exited with code 3: Error: boom in the engine/);
+  assert.equal(failed[0].oomRetries, undefined, 'not taken for an out-of-memory');
   assert.equal(out.filter((r) => r.status === 'finished').length, 4);
 });
 
@@ -142,4 +159,42 @@ test('cancelling a queued run skips only that run; the sweep goes on', async () 
   const again = await runner.runProblem('problem1', settings);
   assert.deepEqual(again.map((r) => r.status), Array(6).fill('finished'));
   assert.equal(runner.history.list().length, 7);
+});
+
+test('out of memory in a child with a dead backend: the run goes on in fresh children with half the batch', async () => {
+  const { runner, messages, records } = setup('oom', { OOM_ABOVE: '8' });
+  const config = runner.planProblem('problem1', settings)[0];
+  assert.equal(config.batchSize, 32);
+  const rec = await runner.runSingle(config);
+  assert.equal(rec.status, 'finished', rec.error);
+  assert.deepEqual(rec.oomRetries, [16, 8]);
+  assert.equal(rec.config.batchSize, 32, 'the requested batch stays in the config');
+  assert.equal(rec.history.length, 2, 'only the last child\'s epochs');
+  assert.equal(messages.filter((m) => m.type === 'started').length, 3, 'three children');
+  // The third child really trained with batch 8 (the fake echoes the batch it was started with).
+  const fin = messages.find((m) => m.type === 'finished');
+  assert.equal(fin?.type === 'finished' && (fin.record as unknown as { batchUsed: number }).batchUsed, 8);
+  // One record throughout: running until finished, never failed in between.
+  assert.ok(records.every((r) => r.id === rec.id && r.status !== 'failed'));
+  assert.deepEqual([...new Set(records.map((r) => r.status))], ['queued', 'running', 'finished']);
+  const saved = runner.history.get(rec.id)!;
+  assert.deepEqual([saved.status, saved.oomRetries, saved.config.batchSize], ['finished', [16, 8], 32]);
+});
+
+test('out of memory down to batch 1 is a failed run with every retry recorded', async () => {
+  const { runner, messages } = setup('oom', { OOM_ABOVE: '0' });
+  const rec = await runner.runSingle({ ...runner.planProblem('problem1', settings)[0], batchSize: 8 });
+  assert.equal(rec.status, 'failed');
+  assert.match(rec.error!, /memory access out of bounds/);
+  assert.deepEqual(rec.oomRetries, [4, 2, 1]);
+  assert.equal(messages.filter((m) => m.type === 'started').length, 4);
+});
+
+test('a crash that is not an out-of-memory restart is a failed run, not retried', async () => {
+  const { runner, messages } = setup('oom-then-crash');
+  const rec = await runner.runSingle(runner.planProblem('problem1', settings)[0]);
+  assert.equal(rec.status, 'failed');
+  assert.match(rec.error!, /exited with code 3: Error: boom in the engine/);
+  assert.deepEqual(rec.oomRetries, [16], 'the in-process retry is recorded');
+  assert.equal(messages.filter((m) => m.type === 'started').length, 1, 'no fresh child');
 });

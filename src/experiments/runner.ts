@@ -182,10 +182,35 @@ export class Runner extends EventEmitter {
     this.emit('record', { ...rec });
   }
 
-  /** Runs one record in a fresh child process; resolves when the child has exited. */
-  private execute(rec: RunRecord): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.update(rec, { status: 'running', startedAt: now(), pid: process.pid });
+  /**
+   * Runs one record in a fresh child process. When the child reports an out-of-memory that left its
+   * backend unusable (WASM), it exits and the run goes on in another fresh child with half the batch
+   * (the homework's advice), down to 1: same record, `oomRetries` appended, config.batchSize unchanged.
+   */
+  private async execute(rec: RunRecord): Promise<void> {
+    this.update(rec, { status: 'running', startedAt: now(), pid: process.pid });
+    let batchSize = rec.config.batchSize;
+    for (;;) {
+      const next = await this.attempt(rec, batchSize);
+      if (next === undefined) return;
+      if (this.cancelled) {
+        this.update(rec, { status: 'cancelled', endedAt: now(), error: 'cancelled' });
+        return;
+      }
+      this.emit('log', `out of memory: starting a fresh training process with batch size ${next} for run ${rec.id}`);
+      batchSize = next;
+    }
+  }
+
+  /**
+   * One child process for a record; resolves when it has exited: with the batch size to restart with
+   * (out-of-memory restart), else undefined (the record is then finished, failed or cancelled).
+   */
+  private attempt(rec: RunRecord, batchSize: number): Promise<number | undefined> {
+    return new Promise<number | undefined>((resolve) => {
+      // Retries of earlier children; a finished child reports only its own in-process ones.
+      const earlierRetries = rec.oomRetries ?? [];
+      let restartWith: number | undefined;
       let child: ChildProcess;
       try {
         child = fork(this.opts.workerPath, [], {
@@ -193,7 +218,7 @@ export class Runner extends EventEmitter {
         });
       } catch (e) {
         this.update(rec, { status: 'failed', endedAt: now(), error: `cannot start the training process: ${(e as Error).message}` });
-        resolve();
+        resolve(undefined);
         return;
       }
       this.child = child;
@@ -232,7 +257,17 @@ export class Runner extends EventEmitter {
           return;
         }
         this.emit('message', rec.id, m);
-        this.onWorkerMessage(rec, m, finish);
+        if (m.type === 'oomRetry' && m.restart && !terminal) {
+          // Only a smaller batch counts: a restart loop cannot go on forever.
+          if (Number.isInteger(m.batchSize) && m.batchSize >= 1 && m.batchSize < batchSize) restartWith = m.batchSize;
+          else {
+            this.emit('log', `ignored an out-of-memory restart with batch size ${m.batchSize} (running with ${batchSize})`);
+            return;
+          }
+          // The child exits by itself after this message; make sure it does.
+          setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); }, 5000).unref();
+        }
+        this.onWorkerMessage(rec, m, finish, earlierRetries);
       });
       child.on('error', (err) => {
         this.emit('log', `training process error: ${err.message}`);
@@ -240,22 +275,29 @@ export class Runner extends EventEmitter {
       child.on('exit', (code, signal) => {
         if (!terminal) {
           if (this.cancelled) finish({ status: 'cancelled', error: 'cancelled' });
-          else {
+          else if (restartWith !== undefined) {
+            if (this.child === child) this.child = undefined;
+            resolve(restartWith);
+            return;
+          } else {
             const why = signal ? `was killed (${signal})` : `exited with code ${code}`;
             const tail = stderrTail.filter((l) => !/^\s+at /.test(l)).slice(-3).join(' | ');
             finish({ status: 'failed', error: `the training process ${why}${tail ? `: ${tail}` : ''}` });
           }
         }
         if (this.child === child) this.child = undefined;
-        resolve();
+        resolve(undefined);
       });
-      const start: ToWorker = { type: 'start', runId: rec.id, runDir: this.history.runDir(rec.id), config: rec.config };
+      const start: ToWorker = {
+        type: 'start', runId: rec.id, runDir: this.history.runDir(rec.id), config: rec.config,
+        ...(batchSize !== rec.config.batchSize ? { batchSize } : {}),
+      };
       child.send(start);
       if (this.cancelled) this.cancel();
     });
   }
 
-  private onWorkerMessage(rec: RunRecord, m: FromWorker, finish: (patch: Partial<RunRecord>) => void): void {
+  private onWorkerMessage(rec: RunRecord, m: FromWorker, finish: (patch: Partial<RunRecord>) => void, earlierRetries: number[]): void {
     switch (m.type) {
       case 'started':
         this.update(rec, { engine: m.engine, split: m.split });
@@ -276,7 +318,8 @@ export class Runner extends EventEmitter {
       case 'finished':
         finish({
           status: 'finished', history: m.record.history, metrics: m.record.metrics, engine: m.record.engine ?? rec.engine,
-          split: m.record.split ?? rec.split, ...(m.record.oomRetries ? { oomRetries: m.record.oomRetries } : {}),
+          split: m.record.split ?? rec.split,
+          ...(earlierRetries.length || m.record.oomRetries?.length ? { oomRetries: [...earlierRetries, ...(m.record.oomRetries ?? [])] } : {}),
           ...(m.record.modelDir && /^[A-Za-z0-9._-]+$/.test(m.record.modelDir) ? { modelDir: m.record.modelDir } : {}), error: undefined,
         });
         break;

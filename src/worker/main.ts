@@ -48,8 +48,9 @@ process.on('message', (m: unknown) => {
       process.disconnect();
       process.exit(0);
     },
-    (err: unknown) => {
+    async (err: unknown) => {
       console.error(err instanceof Error ? err.stack ?? err.message : String(err));
+      await last; // e.g. an out-of-memory restart request sent just before
       process.exit(1);
     },
   );

@@ -70,3 +70,54 @@ test('a bad data source is a failed run with a readable reason; cancel is report
   await runInWorker({ runId: 'r3', runDir: tmpdir(), config }, (m) => got2.push(m), ac.signal, deps);
   assert.deepEqual(got2.at(-1), { type: 'cancelled' });
 });
+
+/** deps whose model runs out of memory above `above` examples per training batch, with `message`, on `backend`. */
+function oomDeps(backend: 'wasm' | 'cpu', above: number, message: string): WorkerDeps {
+  return {
+    ...deps,
+    initBackend: async () => ({ backend, device: 'test', threads: 1, reason: 'test', versions: {} }),
+    loadClassifier: async (source, opts) => {
+      const loaded = await loadClassifier(source, opts);
+      const apply = loaded.model.apply.bind(loaded.model);
+      loaded.model.apply = (batch, training, seed) => {
+        if (training && batch.inputIds.shape[0] > above) throw new Error(message);
+        return apply(batch, training, seed);
+      };
+      return loaded;
+    },
+  };
+}
+
+test('out of memory on WASM: the worker asks for a fresh process with half the batch instead of retrying here', { skip: existsSync(tiny) ? false : `${tiny} absent` }, async () => {
+  const got: FromWorker[] = [];
+  await runInWorker({ runId: 'r4', runDir: tmpdir(), config: { ...config, saveModel: false } }, (m) => got.push(m), new AbortController().signal,
+    oomDeps('wasm', 2, 'memory access out of bounds'));
+  assert.deepEqual(got.at(-1), { type: 'oomRetry', batchSize: 2, reason: 'memory access out of bounds', restart: true });
+  assert.ok(!got.some((m) => m.type === 'finished' || m.type === 'failed'));
+
+  // The fresh process is started with that batch: it trains with it and finishes.
+  const got2: FromWorker[] = [];
+  await runInWorker({ runId: 'r4', runDir: tmpdir(), config: { ...config, saveModel: false }, batchSize: 2 }, (m) => got2.push(m), new AbortController().signal,
+    oomDeps('wasm', 2, 'memory access out of bounds'));
+  assert.equal(got2.at(-1)?.type, 'finished', JSON.stringify(got2.filter((m) => m.type === 'failed')));
+  const fin = got2.at(-1)!;
+  assert.ok(fin.type === 'finished' && fin.record.config.batchSize === 4 && fin.record.oomRetries === undefined);
+  const steps = got2.find((m) => m.type === 'progress' && m.phase === 'train');
+  assert.equal(steps?.type === 'progress' && steps.steps, 4, '8 training examples in batches of 2');
+
+  // A batch larger than the requested one is refused.
+  const got3: FromWorker[] = [];
+  await runInWorker({ runId: 'r4', runDir: tmpdir(), config, batchSize: 8 }, (m) => got3.push(m), new AbortController().signal, deps);
+  const last = got3.at(-1);
+  assert.ok(last?.type === 'failed' && /batch size after out-of-memory/.test(last.reason), JSON.stringify(last));
+});
+
+test('out of memory on the CPU backend is still retried in the same process', { skip: existsSync(tiny) ? false : `${tiny} absent` }, async () => {
+  const got: FromWorker[] = [];
+  await runInWorker({ runId: 'r5', runDir: tmpdir(), config: { ...config, saveModel: false } }, (m) => got.push(m), new AbortController().signal,
+    oomDeps('cpu', 1, 'Out of memory: failed to allocate'));
+  assert.deepEqual(got.filter((m) => m.type === 'oomRetry').map((m) => m.type === 'oomRetry' && [m.batchSize, m.restart]), [[2, undefined], [1, undefined]]);
+  const fin = got.at(-1)!;
+  assert.ok(fin.type === 'finished', JSON.stringify(fin));
+  assert.deepEqual(fin.record.oomRetries, [2, 1]);
+});

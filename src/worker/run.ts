@@ -3,7 +3,7 @@
 // functions are injected so that this can be tested without real models or data.
 import { join } from 'node:path';
 import type { SequenceClassifier, LoadReport } from '../engine/api';
-import { CancelledError, trainAndEvaluate, type TokenizedSplit } from '../engine/train';
+import { CancelledError, OutOfMemoryError, oomNeedsFreshProcess, trainAndEvaluate, type TokenizedSplit } from '../engine/train';
 import type { BackendPreference, EngineInfo, FromWorker, RunConfig, RunRecord, SplitInfo } from '../experiments/protocol';
 
 export interface TextSplit { texts: string[]; labels: number[] }
@@ -61,15 +61,18 @@ function labelCounts(labels: number[]): number[] {
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 export async function runInWorker(
-  start: { runId: string; runDir: string; config: RunConfig }, send: (m: FromWorker) => void, signal: AbortSignal, deps: WorkerDeps,
+  start: { runId: string; runDir: string; config: RunConfig; batchSize?: number }, send: (m: FromWorker) => void, signal: AbortSignal, deps: WorkerDeps,
 ): Promise<void> {
   const { runId, runDir, config } = start;
+  // After an out-of-memory restart the runner asks for a smaller batch than the config's (the requested one).
+  const batchSize = start.batchSize ?? config.batchSize;
   let model: SequenceClassifier | undefined;
   const progress = (phase: 'load' | 'tokenize', step: number, steps: number) =>
     send({ type: 'progress', phase, epoch: 0, epochs: config.epochs, step, steps, loss: 0, accuracy: 0, examplesPerSecond: 0, etaSeconds: 0 });
   try {
     const bad = checkRunConfig(config);
     if (bad) throw new Error(`invalid run config: ${bad}`);
+    if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= config.batchSize)) throw new Error(`invalid run config: batch size after out-of-memory must be an integer in [1, ${config.batchSize}], got ${batchSize}`);
     const engine = await deps.initBackend(config.backend ?? 'auto');
     send({ type: 'log', level: 'info', message: `engine: ${engine.backend} on ${engine.device} (${engine.reason})` });
 
@@ -124,11 +127,12 @@ export async function runInWorker(
     const data = { train: await tokenize(train), val: await tokenize(val), test: await tokenize(test), padId: tokenizer.padId };
 
     const result = await trainAndEvaluate(model, data, {
-      learningRate: config.learningRate, batchSize: config.batchSize, epochs: config.epochs, evalBatchSize: config.evalBatchSize,
+      learningRate: config.learningRate, batchSize, epochs: config.epochs, evalBatchSize: config.evalBatchSize,
       patience: config.patience, seed: config.seed, signal,
       onProgress: (p) => send(p),
       onEpochEnd: (m) => send({ type: 'epochEnd', metrics: m }),
-      onOomRetry: (batchSize, reason) => send({ type: 'oomRetry', batchSize, reason }),
+      onOomRetry: (b, reason) => send({ type: 'oomRetry', batchSize: b, reason }),
+      retryInProcess: (err) => !oomNeedsFreshProcess(err, engine.backend),
     });
     send({ type: 'evaluation', metrics: result.metrics });
 
@@ -144,9 +148,13 @@ export async function runInWorker(
     send({ type: 'finished', record });
   } catch (err) {
     if (err instanceof CancelledError || signal.aborted) send({ type: 'cancelled' });
-    else send({ type: 'failed', reason: readableReason(err) });
+    // The backend is unusable here: the runner starts a fresh process with the smaller batch.
+    else if (err instanceof OutOfMemoryError && err.nextBatchSize < err.batchSize) {
+      send({ type: 'oomRetry', batchSize: err.nextBatchSize, reason: readableReason(err.reason), restart: true });
+    } else send({ type: 'failed', reason: readableReason(err) });
   } finally {
-    model?.dispose();
+    // After a WASM out-of-memory freeing may throw too; the message above is what matters.
+    try { model?.dispose(); } catch { /* the process exits next */ }
   }
 }
 
