@@ -14,6 +14,17 @@ interface WasmBackendLike {
 
 let registered = false;
 
+/** dst[ids[r]] += src[r] row by row (rows of `inner` values), in one pass; out-of-range ids are dropped as TensorFlow does. */
+function segmentSumInto(dst: Float32Array | Int32Array, src: ArrayLike<number>, ids: ArrayLike<number>, rows: number, inner: number, numSegments: number): void {
+  for (let r = 0; r < rows; r++) {
+    const s = ids[r];
+    if (s < 0 || s >= numSegments) continue;
+    const o = s * inner;
+    const i = r * inner;
+    for (let j = 0; j < inner; j++) dst[o + j] += src[i + j];
+  }
+}
+
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
@@ -31,15 +42,7 @@ export function registerWasmKernels(): void {
       const out = b.makeOutput([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype);
       const dst = b.typedArrayFromHeap(out);
       dst.fill(0);
-      const src = b.readSync(x.dataId);
-      const ids = b.readSync(segmentIds.dataId);
-      for (let r = 0; r < rows; r++) {
-        const s = ids[r];
-        if (s < 0 || s >= numSegments) continue; // TensorFlow drops out-of-range ids
-        const o = s * inner;
-        const i = r * inner;
-        for (let j = 0; j < inner; j++) dst[o + j] += src[i + j];
-      }
+      segmentSumInto(dst, b.readSync(x.dataId), b.readSync(segmentIds.dataId), rows, inner, numSegments);
       return out;
     },
   });
@@ -72,15 +75,7 @@ export function registerCpuKernels(): void {
       const rows = tf.util.sizeFromShape(segmentIds.shape);
       const inner = tf.util.sizeFromShape(x.shape.slice(segmentIds.shape.length));
       const dst = x.dtype === 'int32' ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
-      const src = b.readSync(x.dataId);
-      const ids = b.readSync(segmentIds.dataId);
-      for (let r = 0; r < rows; r++) {
-        const s = ids[r];
-        if (s < 0 || s >= numSegments) continue; // TensorFlow drops out-of-range ids
-        const o = s * inner;
-        const i = r * inner;
-        for (let j = 0; j < inner; j++) dst[o + j] += src[i + j];
-      }
+      segmentSumInto(dst, b.readSync(x.dataId), b.readSync(segmentIds.dataId), rows, inner, numSegments);
       return b.makeTensorInfo([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype, dst);
     },
   });
