@@ -25,7 +25,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import type { BackendName } from '../src/experiments/protocol';
+import type { BackendName } from '../src/protocol';
 import { initBackend } from '../src/engine/backend';
 import { randomClassifier } from '../src/engine/checkpoint';
 import { type ModelConfig, makeConfig } from '../src/engine/config';

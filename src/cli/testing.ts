@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunHistory } from '../experiments/history';
-import type { RunConfig, RunMetrics, RunRecord } from '../experiments/protocol';
+import type { RunConfig, RunMetrics, RunRecord } from '../protocol';
 
 export interface Captured { code: number; stdout: string; stderr: string }
 

@@ -2,7 +2,7 @@
 // resolve against the workspace folder.
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import type { BackendPreference } from '../experiments/protocol';
+import type { BackendPreference } from '../protocol';
 import type { Settings } from '../experiments/spec';
 
 export interface ConfigReader {

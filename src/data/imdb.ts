@@ -7,7 +7,7 @@
 //   train  = s2["train"], val = s2["test"]
 //
 // Indices are positions in the joined data. On the Hub's parquet files this selects the notebook's rows.
-import type { SplitInfo } from '../experiments/protocol';
+import type { SplitInfo } from '../protocol';
 import { loadLabeledTexts, type DataProgress } from './sources';
 import { trainTestSplit } from './split';
 

@@ -1,7 +1,7 @@
 // The engine's public surface, used by the experiment runner and the training child process.
 // (Contract between src/engine and src/experiments; the engine implements it, nothing here imports vscode.)
 import type * as tf from '@tensorflow/tfjs-core';
-import type { BackendPreference, EngineInfo } from '../experiments/protocol';
+import type { BackendPreference, EngineInfo } from '../protocol';
 
 export type { BackendPreference, EngineInfo };
 

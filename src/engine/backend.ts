@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { BackendPreference, EngineInfo } from './api';
-import type { BackendName } from '../experiments/protocol';
+import type { BackendName } from '../protocol';
 import { registerCpuKernels, registerWasmKernels } from './wasm-kernels';
 
 const NATIVE_PACKAGES: Record<'tensorflow-gpu' | 'tensorflow', string> = {
@@ -108,7 +108,7 @@ async function tryNative(name: 'tensorflow-gpu' | 'tensorflow'): Promise<{ info?
   return { info: { backend: 'tensorflow', device: 'CPU (native TensorFlow)', threads, reason: '', versions: v }, why: '' };
 }
 
-async function startByName(name: BackendName): Promise<{ info?: EngineInfo; why: string; fellBack?: boolean }> {
+async function startByName(name: TfjsBackendName): Promise<{ info?: EngineInfo; why: string; fellBack?: boolean }> {
   if (name === 'tensorflow-gpu' || name === 'tensorflow') return tryNative(name);
   try {
     if (name === 'wasm') {
@@ -124,8 +124,10 @@ async function startByName(name: BackendName): Promise<{ info?: EngineInfo; why:
   }
 }
 
-const ORDER: BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
-const LABEL: Record<BackendName, string> = { 'tensorflow-gpu': 'tfjs-node-gpu', tensorflow: 'tfjs-node', wasm: 'WASM', cpu: 'plain CPU' };
+/** The TensorFlow.js backends (the PyTorch engine's devices are chosen outside this file). */
+export type TfjsBackendName = Extract<BackendName, 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu'>;
+const ORDER: TfjsBackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+const LABEL: Record<TfjsBackendName, string> = { 'tensorflow-gpu': 'tfjs-node-gpu', tensorflow: 'tfjs-node', wasm: 'WASM', cpu: 'plain CPU' };
 
 /**
  * Starts the preferred backend. "auto" takes the first that loads and really works, in the order
@@ -134,11 +136,12 @@ const LABEL: Record<BackendName, string> = { 'tensorflow-gpu': 'tfjs-node-gpu', 
  */
 export async function initBackend(pref: BackendPreference = 'auto'): Promise<EngineInfo> {
   if (pref !== 'auto') {
-    if (!ORDER.includes(pref)) throw new Error(`unknown backend "${pref}" (one of auto, ${ORDER.join(', ')})`);
-    const r = await startByName(pref);
+    if (!(ORDER as string[]).includes(pref)) throw new Error(`unknown backend "${pref}" (one of auto, ${ORDER.join(', ')})`);
+    const name = pref as TfjsBackendName;
+    const r = await startByName(name);
     if (r.fellBack) throw new Error(`backend "${pref}" is not available: ${r.why}`);
     if (!r.info) throw new Error(`backend "${pref}" is not available: ${r.why}`);
-    return { ...r.info, reason: `${LABEL[pref]} requested` };
+    return { ...r.info, reason: `${LABEL[name]} requested` };
   }
   const skipped: string[] = [];
   for (const name of ORDER) {

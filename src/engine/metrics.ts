@@ -2,7 +2,7 @@
 // (which call sklearn: binary F1 of the positive class 1, 0 when undefined), a confusion matrix
 // indexed [true][predicted], and the graded "validation accuracy at the epoch of minimum validation
 // loss" taken from the per-epoch history like `history['val_acc'][np.argmin(history['val_loss'])]`.
-import type { EpochMetrics } from '../experiments/protocol';
+import type { EpochMetrics } from '../protocol';
 
 export function accuracy(labels: ArrayLike<number>, predictions: ArrayLike<number>): number {
   if (labels.length !== predictions.length) throw new Error(`accuracy: ${labels.length} labels but ${predictions.length} predictions`);

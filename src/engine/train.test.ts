@@ -10,7 +10,7 @@ import {
   CancelledError, EarlyStopping, KerasAdam, OutOfMemoryError, epochOrder, makeBatch, disposeBatch, isOutOfMemoryError, oomNeedsFreshProcess, trainAndEvaluate,
   type TrainData, type TrainOptions,
 } from './train';
-import type { ProgressMessage } from '../experiments/protocol';
+import type { ProgressMessage } from '../protocol';
 
 before(async () => { await tf.setBackend('cpu'); });
 

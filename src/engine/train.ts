@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients'; // training needs the gradient kernels
 import type { EncodedBatch, SequenceClassifier } from './api';
-import type { EpochMetrics, ProgressMessage, RunMetrics } from '../experiments/protocol';
+import type { EpochMetrics, ProgressMessage, RunMetrics } from '../protocol';
 import { KerasAdam } from './adam';
 export { KerasAdam };
 import { lossAndGradients } from './step';

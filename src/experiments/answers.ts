@@ -2,7 +2,7 @@
 // problem — highest "validation accuracy at the epoch of minimum validation loss" — within the setup
 // (data, seed, epochs, example caps) of the problem's most recent finished run, so that a quick try
 // and a full sweep never mix.
-import type { AnswerValue, RunRecord } from './protocol';
+import type { AnswerValue, RunRecord } from '../protocol';
 import { HOMEWORK9, bestRun, contextKey, type HomeworkSpec } from './spec';
 
 export function computeAnswers(runs: RunRecord[], spec: HomeworkSpec = HOMEWORK9): AnswerValue[] {

@@ -1,6 +1,6 @@
 // Export of the run history: JSON (the records as they are) and CSV (one row per run, the columns a
 // spreadsheet needs; the per-epoch history as JSON in one column).
-import type { RunRecord } from './protocol';
+import type { RunRecord } from '../protocol';
 
 export function toJson(runs: RunRecord[]): string {
   return `${JSON.stringify(runs, null, 2)}\n`;

@@ -7,7 +7,7 @@ import { RunHistory, writeFileAtomic } from './history';
 import { computeAnswers } from './answers';
 import { toCsv, toJson, csvCell } from './export';
 import { HOMEWORK9, planProblem } from './spec';
-import type { RunRecord } from './protocol';
+import type { RunRecord } from '../protocol';
 
 const [c1, c2] = planProblem(HOMEWORK9, 'problem1', { data: '/d', model: '/m' }, []);
 const rec = (id: string, patch: Partial<RunRecord> = {}): RunRecord => ({ id, config: c1, status: 'finished', createdAt: '2026-01-01T00:00:00Z', history: [], ...patch });

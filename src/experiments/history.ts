@@ -4,7 +4,7 @@
 // 'interrupted'. A corrupt run.json is reported and skipped, never deleted.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { isValidRunId, type RunRecord, type RunStatus } from './protocol';
+import { isValidRunId, type RunRecord, type RunStatus } from '../protocol';
 
 export const HISTORY_DIR = '.bert-lab';
 

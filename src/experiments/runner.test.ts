@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runner } from './runner';
-import type { FromWorker, RunRecord } from './protocol';
+import type { FromWorker, RunRecord } from '../protocol';
 
 // A stand-in training process speaking the protocol; FAKE_MODE picks its behaviour.
 const FAKE_WORKER = `

@@ -4,7 +4,7 @@
 // Used the same way by the VS Code extension and the CLI.
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { isFromWorker, type FromWorker, type RunConfig, type RunRecord, type ToWorker } from './protocol';
+import { isFromWorker, type FromWorker, type RunConfig, type RunRecord, type ToWorker } from '../protocol';
 import { RunHistory } from './history';
 import { HOMEWORK9, planProblem, type HomeworkSpec, type Settings } from './spec';
 

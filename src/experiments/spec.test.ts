@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HOMEWORK9, QUICK, SpecError, loadSpecFile, planProblem, resolveModel, validateSpec } from './spec';
-import type { RunConfig, RunRecord } from './protocol';
+import type { RunConfig, RunRecord } from '../protocol';
 import { KERAS_HUB_PRESETS, toHubModelId } from '../data/hub';
 
 const settings = { data: '/data/imdb', model: '/models/distil', compareModel: '/models/bert' };

@@ -3,7 +3,7 @@
 // another spec file in the same JSON shape (validated with errors naming the file, JSON path and problem).
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import type { BackendPreference, RunConfig, RunRecord } from './protocol';
+import type { BackendPreference, RunConfig, RunRecord } from '../protocol';
 import { toHubModelId } from '../data/presets';
 
 /** Fields of a run config that a problem may set, sweep or carry over. */

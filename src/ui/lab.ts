@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FromWebview, ResultsState, RunConfig, RunRecord } from '../experiments/protocol';
+import type { FromWebview, ResultsState, RunConfig, RunRecord } from '../protocol';
 import { Runner } from '../experiments/runner';
 import { lrLabel, type HomeworkSpec, type Settings } from '../experiments/spec';
 import { toCsv, toJson } from '../experiments/export';

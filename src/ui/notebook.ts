@@ -3,7 +3,7 @@
 // notebook, or an atomic edit of the file on disk). Recognition and filling are in src/notebook/.
 import * as vscode from 'vscode';
 import { readFile } from 'node:fs/promises';
-import type { AnswerValue } from '../experiments/protocol';
+import type { AnswerValue } from '../protocol';
 import { analyzeHomework, runButtonProblems, type CellText, type HomeworkNotebook, formatAnswer } from '../notebook/homework';
 import { fillAnswersInText, readRawNotebook, type AnswerChange } from '../notebook/fill';
 import { atomicWriteFile, fillNotebookFile } from '../notebook/notebookFile';

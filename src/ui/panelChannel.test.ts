@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ResultsState, ToWebview } from '../experiments/protocol';
+import type { ResultsState, ToWebview } from '../protocol';
 import { PanelChannel, STATE_INTERVAL_MS } from './panelChannel';
 
 function setup() {

@@ -2,7 +2,7 @@
 // posted before the page says "ready"; a hidden page is torn down by VS Code (no retainContextWhenHidden),
 // so hiding it means "not ready" until the re-created page says "ready" again and gets the whole state,
 // live losses and progress included: the panel is correct when hidden and reopened during a run.
-import type { ResultsState, ToWebview } from '../experiments/protocol';
+import type { ResultsState, ToWebview } from '../protocol';
 
 /** Fewest milliseconds between two state posts while training. */
 export const STATE_INTERVAL_MS = 250;

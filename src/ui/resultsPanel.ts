@@ -2,7 +2,7 @@
 // and media/, a "ready" handshake before the host posts anything, every message validated on receipt,
 // and a serializer that revives it after a reload.
 import * as vscode from 'vscode';
-import { isFromWebview, type FromWebview, type ResultsState, type ToWebview } from '../experiments/protocol';
+import { isFromWebview, type FromWebview, type ResultsState, type ToWebview } from '../protocol';
 import { makeNonce, resultsHtml } from './resultsHtml';
 import { PanelChannel } from './panelChannel';
 

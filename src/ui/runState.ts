@@ -1,7 +1,7 @@
 // What the UI shows about runs, kept up to date from the runner's events (no vscode import): the
 // records, the latest progress and step losses of running runs, and the engine last reported.
 import { EventEmitter } from 'node:events';
-import type { EngineInfo, FromWorker, ProgressMessage, ResultsState, RunRecord } from '../experiments/protocol';
+import type { EngineInfo, FromWorker, ProgressMessage, ResultsState, RunRecord } from '../protocol';
 import { computeAnswers } from '../experiments/answers';
 import type { HomeworkSpec } from '../experiments/spec';
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ProgressMessage, RunRecord } from '../experiments/protocol';
+import type { ProgressMessage, RunRecord } from '../protocol';
 import { HOMEWORK9 } from '../experiments/spec';
 import { progressNotificationText, trainingStatusText } from './statusText';
 import { ANSWERS_FILLED_KEY, finishedKey, HOMEWORK_NOTEBOOK_KEY, walkthroughContext } from './walkthrough';

@@ -1,5 +1,5 @@
 // Texts of the training status-bar item and of the progress notification (pure, so tests check them).
-import type { ProgressMessage } from '../experiments/protocol';
+import type { ProgressMessage } from '../protocol';
 import { formatDuration } from './treeModel';
 
 /** "epoch 2/3" while training, else the phase ("validate", "test", …); then "ETA 1:05" when known. */

@@ -1,6 +1,6 @@
 // The sidebar's trees as plain data (no vscode import), built from run records, the homework spec
 // and the engine report; src/ui/views.ts turns these nodes into TreeItems.
-import type { EngineInfo, ProgressMessage, RunConfig, RunRecord, RunStatus } from '../experiments/protocol';
+import type { EngineInfo, ProgressMessage, RunConfig, RunRecord, RunStatus } from '../protocol';
 import { lrLabel } from '../experiments/spec';
 
 export interface TreeNode {

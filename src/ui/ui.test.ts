@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import type { FromWorker, RunRecord } from '../experiments/protocol';
+import type { FromWorker, RunRecord } from '../protocol';
 import { HOMEWORK9 } from '../experiments/spec';
 import { applyOverrides, engineTree, historyTree, problemsTree, validateField } from './treeModel';
 import { RunState } from './runState';

@@ -1,7 +1,7 @@
 // Context keys that complete the walkthrough's steps however the student did the step (palette,
 // notebook button, Problems view, results page or the CLI in a terminal), not only through the
 // one command a step's button runs. Pure: lab.ts sets the keys, package.json's `onContext:` events read them.
-import type { RunRecord } from '../experiments/protocol';
+import type { RunRecord } from '../protocol';
 
 /** Set while the active notebook editor shows the homework notebook. */
 export const HOMEWORK_NOTEBOOK_KEY = 'bertLab.homeworkNotebook';

@@ -6,7 +6,7 @@ import { initBackend } from '../engine/backend';
 import { loadClassifier, saveClassifier } from '../engine/checkpoint';
 import { loadTokenizer } from '../engine/tokenizer';
 import { loadSplits } from '../data/imdb';
-import { isToWorker, type FromWorker } from '../experiments/protocol';
+import { isToWorker, type FromWorker } from '../protocol';
 import { runInWorker, type WorkerDeps } from './run';
 
 const deps: WorkerDeps = { initBackend, loadSplits, loadTokenizer, loadClassifier, saveClassifier };

@@ -9,7 +9,7 @@ import { loadClassifier, saveClassifier } from '../engine/checkpoint';
 import { loadTokenizer } from '../engine/tokenizer';
 import { initBackend } from '../engine/backend';
 import { capStratified, checkRunConfig, runInWorker, type WorkerDeps } from './run';
-import type { FromWorker, RunConfig } from '../experiments/protocol';
+import type { FromWorker, RunConfig } from '../protocol';
 
 // WASM when its binaries are built (dist/), else the (slower) plain CPU backend.
 before(async () => { await initBackend('wasm').catch(() => tf.setBackend('cpu')); });

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { SequenceClassifier, LoadReport } from '../engine/api';
 import { CancelledError, OutOfMemoryError, oomNeedsFreshProcess, trainAndEvaluate, type TokenizedSplit } from '../engine/train';
-import type { BackendPreference, EngineInfo, FromWorker, RunConfig, RunRecord, SplitInfo } from '../experiments/protocol';
+import type { BackendPreference, EngineInfo, FromWorker, RunConfig, RunRecord, SplitInfo } from '../protocol';
 
 export interface TextSplit { texts: string[]; labels: number[] }
 

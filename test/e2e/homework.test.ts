@@ -12,7 +12,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import type { RunRecord } from '../../src/experiments/protocol';
+import type { RunRecord } from '../../src/protocol';
 import { buildIpynb } from '../../src/notebook/homeworkText';
 import { analyzeHomework } from '../../src/notebook/homework';
 import {

@@ -4,7 +4,7 @@ import {
   BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement,
   PointElement, ScatterController, Title, Tooltip, type ChartConfiguration,
 } from 'chart.js';
-import type { FromWebview, ResultsState } from '../../src/experiments/protocol.js';
+import type { FromWebview, ResultsState } from '../../src/protocol/index.js';
 import { parseToWebview, isResultsState } from './validate.js';
 import {
   confusionCells, fmt4, fmtLr, liveChart, problem1Chart, problem2Chart, problem3Chart, progressViews, tableRows,

@@ -1,5 +1,5 @@
 // Deep validation of what the host posts: the page draws only data of the expected shape.
-import { isToWebview, isValidRunId, type ResultsState, type ToWebview } from '../../src/experiments/protocol.js';
+import { isToWebview, isValidRunId, type ResultsState, type ToWebview } from '../../src/protocol/index.js';
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === 'number';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ResultsState, RunRecord } from '../../src/experiments/protocol.js';
+import type { ResultsState, RunRecord } from '../../src/protocol/index.js';
 import { confusionCells, formatDuration, liveChart, problem1Chart, problem2Chart, problem3Chart, progressViews, tableRows } from './viewModel.js';
 import { isResultsState, parseToWebview } from './validate.js';
 

@@ -1,6 +1,6 @@
 // What the results page draws, computed from the ResultsState (pure: no DOM, no chart.js), so that
 // it can be tested without a browser.
-import type { AnswerValue, ProgressMessage, ResultsState, RunRecord } from '../../src/experiments/protocol.js';
+import type { AnswerValue, ProgressMessage, ResultsState, RunRecord } from '../../src/protocol/index.js';
 
 export function formatDuration(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, parseValues } from './fill-answers';
 import { RunHistory } from '../../experiments/history';
-import type { RunRecord } from '../../experiments/protocol';
+import type { RunRecord } from '../../protocol';
 import { buildIpynb } from '../../notebook/homeworkText';
 
 const HOMEWORK = '../shared/homework/homework-09-notebook.txt';

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { Runner } from '../../experiments/runner';
 import { computeAnswers } from '../../experiments/answers';
 import { DEFAULT_SETTINGS, HOMEWORK9, QUICK, loadSpecFile, lrLabel, modelTag, type HomeworkSpec, type Settings } from '../../experiments/spec';
-import type { BackendPreference, ProgressMessage, RunRecord } from '../../experiments/protocol';
+import type { BackendPreference, ProgressMessage, RunRecord } from '../../protocol';
 
 export const summary = "Run a problem's experiments (problem1|problem2|problem3|all)";
 

@@ -9,8 +9,12 @@
 // ---------------------------------------------------------------------------------------------
 // What a run is
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-export type BackendPreference = 'auto' | BackendName;
+/** TensorFlow.js backends, then the PyTorch engine's devices (a Python compute process). */
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu' | 'torch-cuda' | 'torch-mps' | 'torch-cpu';
+/** 'torch': the PyTorch engine on its best device. */
+export type BackendPreference = 'auto' | 'torch' | BackendName;
+/** Training precision: 'auto' = fp32 on CPU, the notebook's mixed_float16 on CUDA. */
+export type Precision = 'auto' | 'fp32' | 'mixed_float16' | 'bf16';
 
 /** The configuration of one run: everything needed to reproduce it. */
 export interface RunConfig {
@@ -41,6 +45,10 @@ export interface RunConfig {
   /** Save the fine-tuned model (config.json + model.safetensors + tokenizer) into the run folder. */
   saveModel?: boolean;
   backend?: BackendPreference;
+  /** Training precision (PyTorch engine; TensorFlow.js always trains in float32). */
+  precision?: Precision;
+  /** Python interpreter for the PyTorch engine (default: found from the environment). */
+  python?: string;
   /** Where Hub downloads (data, models) are cached; defaults to the Hugging Face cache. */
   cacheDir?: string;
 }
@@ -48,6 +56,10 @@ export interface RunConfig {
 /** What the training process really used. */
 export interface EngineInfo {
   backend: BackendName;
+  /** 'tensorflow.js' or 'pytorch' (absent in records written before the PyTorch engine: TensorFlow.js). */
+  engine?: 'tensorflow.js' | 'pytorch';
+  /** Precision really used, e.g. 'fp32', 'mixed_float16'. */
+  precision?: string;
   /** e.g. "NVIDIA A100 (CUDA)", "CPU (WASM SIMD, 1 thread)". */
   device: string;
   threads: number;
@@ -60,6 +72,11 @@ export interface SplitInfo {
   train: number;
   val: number;
   test: number;
+  /**
+   * Class names, index = label id (IMDB: ['neg', 'pos']); their number is the number of classes K.
+   * Absent in records written before K classes: two classes.
+   */
+  labelNames?: string[];
   /** Per split, count of each label. */
   labelCounts: { train: number[]; val: number[]; test: number[] };
   source: string;
