@@ -19,6 +19,10 @@ process.on('message', (m) => {
   const c = m.config;
   const engine = { backend: 'cpu', device: 'fake', threads: 1, reason: 'test', versions: {} };
   const split = { train: 10, val: 2, test: 2, labelCounts: { train: [5, 5], val: [1, 1], test: [1, 1] }, source: c.data };
+  if (mode === 'setup-fail') {
+    process.send({ type: 'failed', reason: '/nowhere: no such data folder', stage: 'setup' }, () => process.exit(0));
+    return;
+  }
   if (mode === 'crash' || (mode === 'crash-second' && c.learningRate === 1e-5)) {
     // crash-second: a crash during training (after 'started'); crash: before it.
     if (mode === 'crash-second') process.send({ type: 'started', runId: m.runId, config: c, engine, split });
@@ -31,13 +35,13 @@ process.on('message', (m) => {
   if (mode === 'oom' && batch > Number(process.env.OOM_ABOVE)) {
     process.send({ type: 'started', runId: m.runId, config: c, engine: { ...engine, backend: 'wasm' }, split });
     process.send({ type: 'epochEnd', metrics: { epoch: 1, trainLoss: 1, trainAccuracy: 0.5, valLoss: 1, valAccuracy: 0.5, seconds: 0.1 } });
-    if (batch === 1) { process.send({ type: 'failed', reason: 'RuntimeError: memory access out of bounds' }, () => process.exit(0)); return; }
-    process.send({ type: 'oomRetry', batchSize: Math.floor(batch / 2), reason: 'RuntimeError: memory access out of bounds', restart: true }, () => process.exit(0));
+    if (batch === 1) { process.send({ type: 'failed', reason: 'RuntimeError: memory access out of bounds', stage: 'run' }, () => process.exit(0)); return; }
+    process.send({ type: 'outOfMemory', batchSize: batch, nextBatchSize: Math.floor(batch / 2), reason: 'RuntimeError: memory access out of bounds' }, () => process.exit(0));
     return;
   }
   if (mode === 'oom-then-crash') {
     process.send({ type: 'started', runId: m.runId, config: c, engine, split });
-    process.send({ type: 'oomRetry', batchSize: batch / 2, reason: 'Out of memory: failed to allocate' });
+    process.send({ type: 'log', level: 'info', message: 'about to crash' });
     setTimeout(() => { process.stderr.write('Error: boom in the engine\\n'); process.exit(3); }, 20);
     return;
   }
@@ -51,7 +55,8 @@ process.on('message', (m) => {
   process.send({ type: 'started', runId: m.runId, config: c, engine, split });
   for (const h of history) process.send({ type: 'epochEnd', metrics: h });
   process.send({ type: 'evaluation', metrics });
-  process.send({ type: 'finished', record: { id: m.runId, config: c, status: 'finished', createdAt: '', history, metrics, engine, split, batchUsed: batch } }, () => process.exit(0));
+  process.send({ type: 'log', level: 'info', message: 'trained with batch ' + batch });
+  process.send({ type: 'finished' }, () => process.exit(0));
 });
 `;
 
@@ -99,12 +104,21 @@ test('a crashed child is a failed run with a readable reason; the sweep goes on'
   assert.equal(out.filter((r) => r.status === 'finished').length, 4);
 });
 
-test('a run that fails before training started (data/model) is not repeated for the same data and model', async () => {
-  const { runner } = setup('crash');
+test('a run whose data/model cannot be loaded is not repeated for the same data and model', async () => {
+  const { runner } = setup('setup-fail');
   const out = await runner.runProblem('problem1', settings);
   assert.ok(out.every((r) => r.status === 'failed'));
-  assert.match(out[0].error!, /boom in the engine/);
+  assert.match(out[0].error!, /no such data folder/);
+  assert.equal(out[0].failureStage, 'setup');
   assert.match(out[5].error!, new RegExp(`^not started: run ${out[0].id} with the same data and model failed`));
+});
+
+test('a child that dies before it reports "started" is not a data/model failure: the sweep goes on', async () => {
+  const { runner, messages } = setup('crash');
+  const out = await runner.runProblem('problem1', settings);
+  assert.ok(out.every((r) => r.status === 'failed' && /boom in the engine/.test(r.error!)));
+  assert.ok(out.every((r) => r.failureStage === undefined), 'a crash says nothing about the data or model');
+  assert.equal(messages.length, 0, 'no child got as far as a message');
 });
 
 test('cancel stops the current child and marks the rest of the sweep cancelled', async () => {
@@ -172,8 +186,8 @@ test('out of memory in a child with a dead backend: the run goes on in fresh chi
   assert.equal(rec.history.length, 2, 'only the last child\'s epochs');
   assert.equal(messages.filter((m) => m.type === 'started').length, 3, 'three children');
   // The third child really trained with batch 8 (the fake echoes the batch it was started with).
-  const fin = messages.find((m) => m.type === 'finished');
-  assert.equal(fin?.type === 'finished' && (fin.record as unknown as { batchUsed: number }).batchUsed, 8);
+  const batches = messages.filter((m) => m.type === 'log' && /^trained with batch/.test(m.message));
+  assert.deepEqual(batches.map((m) => m.type === 'log' && m.message), ['trained with batch 8']);
   // One record throughout: running until finished, never failed in between.
   assert.ok(records.every((r) => r.id === rec.id && r.status !== 'failed'));
   assert.deepEqual([...new Set(records.map((r) => r.status))], ['queued', 'running', 'finished']);
@@ -195,6 +209,6 @@ test('a crash that is not an out-of-memory restart is a failed run, not retried'
   const rec = await runner.runSingle(runner.planProblem('problem1', settings)[0]);
   assert.equal(rec.status, 'failed');
   assert.match(rec.error!, /exited with code 3: Error: boom in the engine/);
-  assert.deepEqual(rec.oomRetries, [16], 'the in-process retry is recorded');
+  assert.equal(rec.oomRetries, undefined);
   assert.equal(messages.filter((m) => m.type === 'started').length, 1, 'no fresh child');
 });

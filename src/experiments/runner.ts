@@ -100,7 +100,7 @@ export class Runner extends EventEmitter {
           else if (todo && failedBefore) this.update(rec, { status: 'failed', endedAt: now(), error: `not started: run ${failedBefore.id} with the same data and model failed: ${failedBefore.error}` });
           else if (todo) {
             await this.execute(rec);
-            if (rec.status === 'failed' && !rec.engine) setupFailed.set(setupKey(rec.config), rec);
+            if (rec.status === 'failed' && rec.failureStage === 'setup') setupFailed.set(setupKey(rec.config), rec);
           }
           out.push(rec);
         }
@@ -197,7 +197,7 @@ export class Runner extends EventEmitter {
         this.update(rec, { status: 'cancelled', endedAt: now(), error: 'cancelled' });
         return;
       }
-      this.emit('log', `out of memory: starting a fresh training process with batch size ${next} for run ${rec.id}`);
+      
       batchSize = next;
     }
   }
@@ -208,8 +208,6 @@ export class Runner extends EventEmitter {
    */
   private attempt(rec: RunRecord, batchSize: number): Promise<number | undefined> {
     return new Promise<number | undefined>((resolve) => {
-      // Retries of earlier children; a finished child reports only its own in-process ones.
-      const earlierRetries = rec.oomRetries ?? [];
       let restartWith: number | undefined;
       let child: ChildProcess;
       try {
@@ -257,17 +255,17 @@ export class Runner extends EventEmitter {
           return;
         }
         this.emit('message', rec.id, m);
-        if (m.type === 'oomRetry' && m.restart && !terminal) {
+        if (m.type === 'outOfMemory' && !terminal) {
           // Only a smaller batch counts: a restart loop cannot go on forever.
-          if (Number.isInteger(m.batchSize) && m.batchSize >= 1 && m.batchSize < batchSize) restartWith = m.batchSize;
+          if (Number.isInteger(m.nextBatchSize) && m.nextBatchSize >= 1 && m.nextBatchSize < batchSize) restartWith = m.nextBatchSize;
           else {
-            this.emit('log', `ignored an out-of-memory restart with batch size ${m.batchSize} (running with ${batchSize})`);
+            this.emit('log', `ignored an out-of-memory restart with batch size ${m.nextBatchSize} (running with ${batchSize})`);
             return;
           }
           // The child exits by itself after this message; make sure it does.
           setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); }, 5000).unref();
         }
-        this.onWorkerMessage(rec, m, finish, earlierRetries);
+        this.onWorkerMessage(rec, m, finish);
       });
       child.on('error', (err) => {
         this.emit('log', `training process error: ${err.message}`);
@@ -297,7 +295,7 @@ export class Runner extends EventEmitter {
     });
   }
 
-  private onWorkerMessage(rec: RunRecord, m: FromWorker, finish: (patch: Partial<RunRecord>) => void, earlierRetries: number[]): void {
+  private onWorkerMessage(rec: RunRecord, m: FromWorker, finish: (patch: Partial<RunRecord>) => void): void {
     switch (m.type) {
       case 'started':
         this.update(rec, { engine: m.engine, split: m.split });
@@ -305,9 +303,9 @@ export class Runner extends EventEmitter {
       case 'epochEnd':
         this.update(rec, { history: [...rec.history, m.metrics] });
         break;
-      case 'oomRetry':
-        this.emit('log', `out of memory: retrying with batch size ${m.batchSize} (${m.reason})`);
-        this.update(rec, { history: [], oomRetries: [...(rec.oomRetries ?? []), m.batchSize] });
+      case 'outOfMemory':
+        this.emit('log', `out of memory at batch size ${m.batchSize}: retrying with ${m.nextBatchSize} in a fresh training process (${m.reason})`);
+        this.update(rec, { history: [], metrics: undefined, oomRetries: [...(rec.oomRetries ?? []), m.nextBatchSize] });
         break;
       case 'evaluation':
         this.update(rec, { metrics: m.metrics });
@@ -317,14 +315,12 @@ export class Runner extends EventEmitter {
         break;
       case 'finished':
         finish({
-          status: 'finished', history: m.record.history, metrics: m.record.metrics, engine: m.record.engine ?? rec.engine,
-          split: m.record.split ?? rec.split,
-          ...(earlierRetries.length || m.record.oomRetries?.length ? { oomRetries: [...earlierRetries, ...(m.record.oomRetries ?? [])] } : {}),
-          ...(m.record.modelDir && /^[A-Za-z0-9._-]+$/.test(m.record.modelDir) ? { modelDir: m.record.modelDir } : {}), error: undefined,
+          status: 'finished', error: undefined,
+          ...(m.modelDir && /^[A-Za-z0-9._-]+$/.test(m.modelDir) ? { modelDir: m.modelDir } : {}),
         });
         break;
       case 'failed':
-        finish({ status: 'failed', error: m.reason });
+        finish({ status: 'failed', error: m.reason, failureStage: m.stage === 'setup' ? 'setup' : 'run' });
         break;
       case 'cancelled':
         finish({ status: 'cancelled', error: 'cancelled' });

@@ -93,8 +93,10 @@ export interface EpochMetrics {
 
 export interface RunMetrics {
   testAccuracy: number;
-  /** F1 of the positive class (label 1). */
+  /** F1 of the positive class (label 1); with K > 2 classes, see testMacroF1. */
   testF1: number;
+  /** Unweighted mean of the per-class F1 (reported when K > 2). */
+  testMacroF1?: number;
   /** confusion[true][predicted] on the test split. */
   confusion: number[][];
   /** Validation accuracy at the epoch of minimum validation loss (the homework's graded quantity). */
@@ -124,12 +126,36 @@ export interface RunRecord {
   history: EpochMetrics[];
   metrics?: RunMetrics;
   error?: string;
+  /** For a failed run: 'setup' when its data/model/engine could not be loaded, 'run' otherwise. */
+  failureStage?: FailureStage;
   /** Batch sizes tried after out-of-memory errors, in order (the homework's advice: halve the batch). */
   oomRetries?: number[];
   /** Relative path (inside the run folder) of the saved model, when saved. */
   modelDir?: string;
   /** Process id of the runner that owns a running run (to detect interrupted runs). */
   pid?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What every surface says about a run's result (CLI, notebook fill, tree, results page, export)
+
+/** A quick run: its splits were capped (`--quick`, limitTrain/limitEval) — a first try, not the homework's numbers. */
+export function isQuickConfig(c: Pick<RunConfig, 'limitTrain' | 'limitEval'>): boolean {
+  return c.limitTrain !== undefined || c.limitEval !== undefined;
+}
+
+/** A model named as a tiny/test checkpoint (e.g. distilbert-tiny-random): its accuracy says nothing about BERT. */
+export function isTinyModel(model: string): boolean {
+  const base = model.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? model;
+  return /(^|[-_.])(tiny|random)([-_.]|$)/i.test(base);
+}
+
+/** The caveat to show beside a result, e.g. "quick run with distilbert-tiny-random"; undefined for a real run. */
+export function resultCaveat(c: Pick<RunConfig, 'limitTrain' | 'limitEval' | 'model'>): string | undefined {
+  const quick = isQuickConfig(c), tiny = isTinyModel(c.model);
+  if (!quick && !tiny) return undefined;
+  const base = c.model.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? c.model;
+  return `${quick ? 'quick run' : 'run'} with ${tiny ? base : `model ${base}`}${quick ? '' : ' (a tiny test model)'}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,6 +183,12 @@ export interface ProgressMessage {
   phase: 'train' | 'validate' | 'test' | 'tokenize' | 'load';
 }
 
+/**
+ * Where a run failed: 'setup' = its data, model, tokenizer or engine could not be loaded (every run with the
+ * same data/model/engine would fail the same way, so a sweep does not start them); 'run' = anything later.
+ */
+export type FailureStage = 'setup' | 'run';
+
 export type FromWorker =
   | { type: 'started'; runId: string; config: RunConfig; engine: EngineInfo; split: SplitInfo }
   | ProgressMessage
@@ -164,12 +196,15 @@ export type FromWorker =
   | { type: 'epochEnd'; metrics: EpochMetrics }
   | { type: 'evaluation'; metrics: RunMetrics }
   /**
-   * Out of memory: retrying with `batchSize`. restart: the backend is unusable in this process (WASM),
-   * so the worker exits after this message and the runner retries the run in a fresh process.
+   * Out of memory while training at `batchSize`. The worker exits after this message; the runner (the one
+   * place that handles it) retries the run in a fresh process at `nextBatchSize` (the homework's advice:
+   * halve the batch) and records it in `oomRetries`. Never sent for evaluation (its batch is not the
+   * training batch).
    */
-  | { type: 'oomRetry'; batchSize: number; reason: string; restart?: boolean }
-  | { type: 'finished'; record: RunRecord }
-  | { type: 'failed'; reason: string }
+  | { type: 'outOfMemory'; batchSize: number; nextBatchSize: number; reason: string }
+  /** The run ended well: history and metrics came in `epochEnd`/`evaluation`; `modelDir` when saved. */
+  | { type: 'finished'; modelDir?: string }
+  | { type: 'failed'; reason: string; stage: FailureStage }
   | { type: 'cancelled' };
 
 // ---------------------------------------------------------------------------------------------
@@ -245,7 +280,7 @@ export function isToWorker(m: unknown): m is ToWorker {
   return m.type === 'start' && isValidRunId(m.runId) && isStr(m.runDir) && isObj(m.config);
 }
 
-const WORKER_TYPES = new Set(['started', 'progress', 'log', 'epochEnd', 'evaluation', 'oomRetry', 'finished', 'failed', 'cancelled']);
+const WORKER_TYPES = new Set(['started', 'progress', 'log', 'epochEnd', 'evaluation', 'outOfMemory', 'finished', 'failed', 'cancelled']);
 export function isFromWorker(m: unknown): m is FromWorker {
   return isObj(m) && isStr(m.type) && WORKER_TYPES.has(m.type);
 }

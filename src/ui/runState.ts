@@ -66,7 +66,7 @@ export class RunState extends EventEmitter {
       this.engine = { info: m.engine, runId };
       delete this.liveLoss[runId];
       this.emit('changed', runId);
-    } else if (m.type === 'oomRetry') {
+    } else if (m.type === 'outOfMemory') {
       delete this.liveLoss[runId];
     }
   }

@@ -54,16 +54,18 @@ test('a run in the worker: started, progress, epochEnd, evaluation, finished; ca
   assert.ok(types.includes('evaluation') && types.includes('progress'));
   const fin = got.at(-1)!;
   assert.ok(fin.type === 'finished');
-  assert.equal(fin.record.modelDir, 'model');
+  assert.equal(fin.modelDir, 'model');
   assert.deepEqual(readdirSync(join(runDir, 'model')).sort().slice(0, 2), ['config.json', 'model.safetensors']);
-  assert.equal(fin.record.metrics!.confusion.flat().reduce((a, b) => a + b), 4);
+  const evaluation = got.find((m) => m.type === 'evaluation');
+  assert.ok(evaluation?.type === 'evaluation');
+  assert.equal(evaluation.metrics.confusion.flat().reduce((a, b) => a + b), 4);
 });
 
 test('a bad data source is a failed run with a readable reason; cancel is reported', async () => {
   const got: FromWorker[] = [];
   const failing = { ...deps, loadSplits: async () => { throw new Error('/nowhere: no such data folder'); } };
   await runInWorker({ runId: 'r2', runDir: tmpdir(), config }, (m) => got.push(m), new AbortController().signal, failing);
-  assert.deepEqual(got.at(-1), { type: 'failed', reason: '/nowhere: no such data folder' });
+  assert.deepEqual(got.at(-1), { type: 'failed', reason: '/nowhere: no such data folder', stage: 'setup' });
   const ac = new AbortController();
   ac.abort();
   const got2: FromWorker[] = [];
@@ -88,11 +90,11 @@ function oomDeps(backend: 'wasm' | 'cpu', above: number, message: string): Worke
   };
 }
 
-test('out of memory on WASM: the worker asks for a fresh process with half the batch instead of retrying here', { skip: existsSync(tiny) ? false : `${tiny} absent` }, async () => {
+test('out of memory: the worker asks the runner for a fresh process with half the batch (the one OOM path)', { skip: existsSync(tiny) ? false : `${tiny} absent` }, async () => {
   const got: FromWorker[] = [];
   await runInWorker({ runId: 'r4', runDir: tmpdir(), config: { ...config, saveModel: false } }, (m) => got.push(m), new AbortController().signal,
     oomDeps('wasm', 2, 'memory access out of bounds'));
-  assert.deepEqual(got.at(-1), { type: 'oomRetry', batchSize: 2, reason: 'memory access out of bounds', restart: true });
+  assert.deepEqual(got.at(-1), { type: 'outOfMemory', batchSize: 4, nextBatchSize: 2, reason: 'memory access out of bounds' });
   assert.ok(!got.some((m) => m.type === 'finished' || m.type === 'failed'));
 
   // The fresh process is started with that batch: it trains with it and finishes.
@@ -101,7 +103,7 @@ test('out of memory on WASM: the worker asks for a fresh process with half the b
     oomDeps('wasm', 2, 'memory access out of bounds'));
   assert.equal(got2.at(-1)?.type, 'finished', JSON.stringify(got2.filter((m) => m.type === 'failed')));
   const fin = got2.at(-1)!;
-  assert.ok(fin.type === 'finished' && fin.record.config.batchSize === 4 && fin.record.oomRetries === undefined);
+  assert.deepEqual(fin, { type: 'finished' });
   const steps = got2.find((m) => m.type === 'progress' && m.phase === 'train');
   assert.equal(steps?.type === 'progress' && steps.steps, 4, '8 training examples in batches of 2');
 
@@ -112,12 +114,9 @@ test('out of memory on WASM: the worker asks for a fresh process with half the b
   assert.ok(last?.type === 'failed' && /batch size after out-of-memory/.test(last.reason), JSON.stringify(last));
 });
 
-test('out of memory on the CPU backend is still retried in the same process', { skip: existsSync(tiny) ? false : `${tiny} absent` }, async () => {
+test('out of memory on the CPU backend goes the same way (no in-process retry)', { skip: existsSync(tiny) ? false : `${tiny} absent` }, async () => {
   const got: FromWorker[] = [];
   await runInWorker({ runId: 'r5', runDir: tmpdir(), config: { ...config, saveModel: false } }, (m) => got.push(m), new AbortController().signal,
     oomDeps('cpu', 1, 'Out of memory: failed to allocate'));
-  assert.deepEqual(got.filter((m) => m.type === 'oomRetry').map((m) => m.type === 'oomRetry' && [m.batchSize, m.restart]), [[2, undefined], [1, undefined]]);
-  const fin = got.at(-1)!;
-  assert.ok(fin.type === 'finished', JSON.stringify(fin));
-  assert.deepEqual(fin.record.oomRetries, [2, 1]);
+  assert.deepEqual(got.at(-1), { type: 'outOfMemory', batchSize: 4, nextBatchSize: 2, reason: 'Out of memory: failed to allocate' });
 });

@@ -3,8 +3,8 @@
 // functions are injected so that this can be tested without real models or data.
 import { join } from 'node:path';
 import type { SequenceClassifier, LoadReport } from '../engine/api';
-import { CancelledError, OutOfMemoryError, oomNeedsFreshProcess, trainAndEvaluate, type TokenizedSplit } from '../engine/train';
-import type { BackendPreference, EngineInfo, FromWorker, RunConfig, RunRecord, SplitInfo } from '../protocol';
+import { CancelledError, OutOfMemoryError, trainAndEvaluate, type TokenizedSplit } from '../engine/train';
+import type { BackendPreference, EngineInfo, FromWorker, RunConfig, SplitInfo } from '../protocol';
 
 export interface TextSplit { texts: string[]; labels: number[] }
 
@@ -67,6 +67,8 @@ export async function runInWorker(
   // After an out-of-memory restart the runner asks for a smaller batch than the config's (the requested one).
   const batchSize = start.batchSize ?? config.batchSize;
   let model: SequenceClassifier | undefined;
+  // Until 'started' is sent, a failure is about the data, model, tokenizer or engine ('setup').
+  let stage: 'setup' | 'run' = 'setup';
   const progress = (phase: 'load' | 'tokenize', step: number, steps: number) =>
     send({ type: 'progress', phase, epoch: 0, epochs: config.epochs, step, steps, loss: 0, accuracy: 0, examplesPerSecond: 0, etaSeconds: 0 });
   try {
@@ -109,6 +111,7 @@ export async function runInWorker(
     if (loaded.report.missing.length) send({ type: 'log', level: 'info', message: `initialised (not in the checkpoint): ${loaded.report.missing.join(', ')}` });
     if (loaded.report.unused.length) send({ type: 'log', level: 'info', message: `unused checkpoint tensors: ${loaded.report.unused.length}` });
     send({ type: 'started', runId, config, engine, split });
+    stage = 'run';
 
     // Tokenize in chunks, reporting progress and staying responsive to a cancel.
     const all = train.texts.length + val.texts.length + test.texts.length;
@@ -131,8 +134,8 @@ export async function runInWorker(
       patience: config.patience, seed: config.seed, signal,
       onProgress: (p) => send(p),
       onEpochEnd: (m) => send({ type: 'epochEnd', metrics: m }),
-      onOomRetry: (b, reason) => send({ type: 'oomRetry', batchSize: b, reason }),
-      retryInProcess: (err) => !oomNeedsFreshProcess(err, engine.backend),
+      // The runner is the one place that handles out-of-memory: a fresh process at half the batch.
+      retryInProcess: () => false,
     });
     send({ type: 'evaluation', metrics: result.metrics });
 
@@ -141,17 +144,13 @@ export async function runInWorker(
       await deps.saveClassifier(model, join(runDir, 'model'), { tokenizerDir: tokenizer.dir });
       modelDir = 'model';
     }
-    const record: RunRecord = {
-      id: runId, config, status: 'finished', createdAt: '', engine, split, history: result.history, metrics: result.metrics,
-      ...(result.oomRetries.length ? { oomRetries: result.oomRetries } : {}), ...(modelDir ? { modelDir } : {}),
-    };
-    send({ type: 'finished', record });
+    send({ type: 'finished', ...(modelDir ? { modelDir } : {}) });
   } catch (err) {
     if (err instanceof CancelledError || signal.aborted) send({ type: 'cancelled' });
     // The backend is unusable here: the runner starts a fresh process with the smaller batch.
     else if (err instanceof OutOfMemoryError && err.nextBatchSize < err.batchSize) {
-      send({ type: 'oomRetry', batchSize: err.nextBatchSize, reason: readableReason(err.reason), restart: true });
-    } else send({ type: 'failed', reason: readableReason(err) });
+      send({ type: 'outOfMemory', batchSize: err.batchSize, nextBatchSize: err.nextBatchSize, reason: readableReason(err.reason) });
+    } else send({ type: 'failed', reason: readableReason(err), stage });
   } finally {
     // After a WASM out-of-memory freeing may throw too; the message above is what matters.
     try { model?.dispose(); } catch { /* the process exits next */ }
