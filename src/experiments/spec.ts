@@ -3,7 +3,7 @@
 // another spec file in the same JSON shape (validated with errors naming the file, JSON path and problem).
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import type { BackendPreference, RunConfig, RunRecord } from '../protocol';
+import type { BackendPreference, Precision, RunConfig, RunRecord } from '../protocol';
 import { toHubModelId } from '../data/presets';
 
 /** Fields of a run config that a problem may set, sweep or carry over. */
@@ -48,6 +48,9 @@ export interface Settings {
   compareModel: string;
   quick: boolean;
   backend: BackendPreference;
+  /** PyTorch engine: training precision ('auto': fp32 on CPU, mixed_float16 on CUDA) and Python interpreter. */
+  precision?: Precision;
+  python?: string;
   cacheDir?: string;
   seed: number;
   epochs: number;
@@ -329,6 +332,7 @@ export function planProblem(spec: HomeworkSpec, problemId: string, user: Partial
     patience: spec.settings.patience,
     ...(limitTrain !== undefined ? { limitTrain } : {}), ...(limitEval !== undefined ? { limitEval } : {}),
     ...(s.saveModels ? { saveModel: true } : {}), backend: s.backend, ...(s.cacheDir ? { cacheDir: s.cacheDir } : {}),
+    ...(s.precision && s.precision !== 'auto' ? { precision: s.precision } : {}), ...(s.python ? { python: s.python } : {}),
   });
 
   if (problem.carryOver) {
