@@ -37,7 +37,13 @@ const builds = [
     minify: production, entryPoints: { results: 'webview/results/main.ts' }, outdir: 'dist/webview',
     logLevel: 'warning',
   },
-].filter((b) => Object.values(b.entryPoints).every((p) => existsSync(p)));
+];
+// A missing entry is a broken build, never a smaller one (a .vsix without dist/worker.js trains nothing).
+const missing = builds.flatMap((b) => Object.values(b.entryPoints)).filter((p) => !existsSync(p));
+if (missing.length) {
+  console.error(`build: entry file${missing.length > 1 ? 's' : ''} missing: ${missing.join(', ')}`);
+  process.exit(1);
+}
 
 mkdirSync('dist', { recursive: true });
 // The WASM backend loads its .wasm binaries from next to the bundle.

@@ -85,12 +85,14 @@ test('choice(a, size, replace=False) and integers (Lemire)', { skip }, () => {
 
 // The large-population branch of choice (pop > 10000 and size > pop // 50: a tail shuffle) is not in
 // the shared fixtures; check it against numpy itself where Python with numpy is installed.
-const py = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
+// Debian's python3 (where numpy comes with python3-torch) before whatever python3 is first on PATH.
+const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const py = spawnSync(PY, ['-c', 'import numpy'], { encoding: 'utf8' });
 const noNumpy = py.status === 0 ? false : 'python3 with numpy not available';
 test('choice tail-shuffle branch and larger Floyd cases match numpy', { skip: noNumpy }, () => {
   const cases: Array<[number, number, number]> = [[42, 20000, 5000], [7, 12000, 241], [42, 20000, 300], [3, 50000, 49999], [1, 9999, 9000]];
   const script = `import json,numpy as np\nout=[]\nfor s,p,k in ${JSON.stringify(cases)}:\n  g=np.random.default_rng(s); r=g.choice(p,size=k,replace=False).tolist(); out.append([r, int(g.integers(0,2**31))])\nprint(json.dumps(out))`;
-  const res = spawnSync('python3', ['-c', script], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const res = spawnSync(PY, ['-c', script], { encoding: 'utf8', maxBuffer: 64 << 20 });
   assert.equal(res.status, 0, res.stderr);
   const expected = JSON.parse(res.stdout) as Array<[number[], number]>;
   cases.forEach(([s, p, k], i) => {

@@ -71,7 +71,7 @@ for (const type of ['distilbert', 'bert'] as ModelType[]) {
     const seconds = (Date.now() - start) / 1000;
     console.log(`${type}: validation accuracy ${(acc * 100).toFixed(1)}% after ${step} steps (${seconds.toFixed(1)} s on ${engine.device})`);
     assert.ok(acc >= 0.95, `accuracy ${acc}`);
-    assert.ok(seconds < 60, `took ${seconds} s`);
+    // The time is printed, not asserted: a busy machine is slower, not wrong (speed lives in `npm run bench`).
     // Gradients reached every layer: every parameter tensor moved.
     for (const [name, v] of model.variables) {
       const moved = tf.tidy(() => tf.max(tf.abs(tf.sub(v, initial.get(name)!))).dataSync()[0]);

@@ -85,7 +85,10 @@ test('bad sources and lengths are clear errors', async () => {
   } finally {
     rmSync(empty, { recursive: true, force: true });
   }
-  if (!skip) await assert.rejects(async () => (await loadTokenizer(BERT)).encode(['x'], 1), /max length/);
+});
+
+test('a max length below 2 (no room for [CLS] and [SEP]) is a clear error', { skip }, async () => {
+  await assert.rejects(async () => (await loadTokenizer(BERT)).encode(['x'], 1), /max length/);
 });
 
 test('padBatch pads to the longest sequence or to padTo, with an attention mask', () => {

@@ -8,13 +8,14 @@ import '@tensorflow/tfjs-backend-cpu';
 import { loadClassifier, saveClassifier } from '../engine/checkpoint';
 import { loadTokenizer } from '../engine/tokenizer';
 import { initBackend } from '../engine/backend';
+import { shared } from '../engine/testing';
 import { capStratified, checkRunConfig, runInWorker, type WorkerDeps } from './run';
 import type { FromWorker, RunConfig } from '../protocol';
 
 // WASM when its binaries are built (dist/), else the (slower) plain CPU backend.
 before(async () => { await initBackend('wasm').catch(() => tf.setBackend('cpu')); });
 
-const tiny = join(process.cwd(), '..', 'shared', 'models', 'distilbert-tiny-random');
+const { path: tiny, skip: noTiny } = shared('models', 'distilbert-tiny-random');
 const config: RunConfig = {
   problem: 'problem1', key: 'k', label: 'l', model: tiny, maxLen: 16, learningRate: 1e-3, batchSize: 4, epochs: 2,
   evalBatchSize: 8, subsetFrac: 0.25, seed: 42, data: 'mem', patience: 2, limitTrain: 8, limitEval: 4, saveModel: true, backend: 'cpu',
@@ -41,7 +42,7 @@ test('config received over IPC is checked', () => {
   assert.match(checkRunConfig({ ...config, subsetFrac: 1.5 })!, /SUBSET_FRAC/);
 });
 
-test('a run in the worker: started, progress, epochEnd, evaluation, finished; caps; saved model', { skip: existsSync(tiny) ? false : `${tiny} absent` }, async () => {
+test('a run in the worker: started, progress, epochEnd, evaluation, finished; caps; saved model', { skip: noTiny }, async () => {
   const runDir = mkdtempSync(join(tmpdir(), 'worker-'));
   const got: FromWorker[] = [];
   await runInWorker({ runId: 'r1', runDir, config }, (m) => got.push(m), new AbortController().signal, deps);
@@ -90,7 +91,7 @@ function oomDeps(backend: 'wasm' | 'cpu', above: number, message: string): Worke
   };
 }
 
-test('out of memory: the worker asks the runner for a fresh process with half the batch (the one OOM path)', { skip: existsSync(tiny) ? false : `${tiny} absent` }, async () => {
+test('out of memory: the worker asks the runner for a fresh process with half the batch (the one OOM path)', { skip: noTiny }, async () => {
   const got: FromWorker[] = [];
   await runInWorker({ runId: 'r4', runDir: tmpdir(), config: { ...config, saveModel: false } }, (m) => got.push(m), new AbortController().signal,
     oomDeps('wasm', 2, 'memory access out of bounds'));
@@ -114,7 +115,7 @@ test('out of memory: the worker asks the runner for a fresh process with half th
   assert.ok(last?.type === 'failed' && /batch size after out-of-memory/.test(last.reason), JSON.stringify(last));
 });
 
-test('out of memory on the CPU backend goes the same way (no in-process retry)', { skip: existsSync(tiny) ? false : `${tiny} absent` }, async () => {
+test('out of memory on the CPU backend goes the same way (no in-process retry)', { skip: noTiny }, async () => {
   const got: FromWorker[] = [];
   await runInWorker({ runId: 'r5', runDir: tmpdir(), config: { ...config, saveModel: false } }, (m) => got.push(m), new AbortController().signal,
     oomDeps('cpu', 1, 'Out of memory: failed to allocate'));
