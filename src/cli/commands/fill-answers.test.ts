@@ -29,7 +29,8 @@ function finishedRun(id: string, problem: string, key: string, valAcc: number, c
 
 test('parseValues', () => {
   assert.deepEqual(parseValues('a1a=0.9, a2a = .93'), { a1a: 0.9, a2a: 0.93 });
-  assert.throws(() => parseValues('a1a=zero'), /"a1a=zero" is not NAME=NUMBER/);
+  assert.throws(() => parseValues('a1a=zero'), /a1a=zero is not an answer: give a decimal number in \[0, 1\]/);
+  assert.throws(() => parseValues('a1a 0.5'), /"a1a 0.5" is not NAME=NUMBER/);
   assert.throws(() => parseValues(''), /no values/);
 });
 
