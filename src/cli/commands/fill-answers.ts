@@ -94,6 +94,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   for (const r of result.refused) console.log(`${r.variable}: written with --force (${r.reasons.join('; ')})`);
   const n = result.changes.length;
+  if (n === 0 && result.missing.length > 0) {
+    console.error(`bert-lab fill-answers: ${notebook}: no answer cell assigns ${result.missing.join(', ')} (a code cell with a line like "${result.missing[0]} = 0.0")`);
+    return 1;
+  }
   console.log(n === 0 ? `${notebook}: nothing to change` : `${notebook}: ${args['dry-run'] ? 'would change' : 'changed'} ${n} answer${n === 1 ? '' : 's'}`);
-  return result.missing.length > 0 && n === 0 ? 1 : 0;
+  return 0;
 }
