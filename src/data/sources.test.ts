@@ -115,6 +115,7 @@ test('hub:stanfordnlp/imdb reads the plain_text parquet files from the Hugging F
   const d = await loadLabeledTexts('hub:stanfordnlp/imdb', { cacheDir: dir });
   assert.deepEqual(d.texts, texts);
   assert.deepEqual([...d.labels], labels);
+  assert.deepEqual(d.labelNames, ['neg', 'pos'], "the Hub data set's ClassLabel");
   assert.match(d.description, /^hub:stanfordnlp\/imdb\/plain_text\/train-00000-of-00001.parquet \(2\) \+ hub:stanfordnlp\/imdb\/plain_text\/test/);
   await assert.rejects(loadLabeledTexts('hub:someone/else', { cacheDir: dir }), /give hub:stanfordnlp\/imdb or the path of a data file/);
 }));
