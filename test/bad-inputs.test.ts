@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 
@@ -94,4 +94,47 @@ test('the bad-input corpus: at least 40 files, every case a one-line error namin
   }
   console.log(`# ${cases.length} bad-input cases over ${files.length} corpus files through dist/cli.js; ${cases.length - failures.length} as expected`);
   assert.deepEqual(failures, []);
+});
+
+/** A 64 KiB tmpfs (root only; the test skips elsewhere): a real "no space left" for the atomic writes. */
+function smallDisk(): { dir: string; release(): void } | string {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'needs root on Linux to mount a small tmpfs';
+  const dir = mkdtempSync(join(tmpdir(), 'bert-lab-full-'));
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { encoding: 'utf8' });
+  if (m.status !== 0) { rmSync(dir, { recursive: true, force: true }); return `cannot mount a tmpfs here: ${m.stderr.trim() || m.error?.message}`; }
+  return { dir, release: () => { spawnSync('umount', [dir]); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+test('a full disk: fill-answers and split --out fail with one line naming the user\'s file; the notebook intact, no temp file', { skip }, (t) => {
+  const disk = smallDisk();
+  if (typeof disk === 'string') { t.skip(disk); return; }
+  const { dir, release } = disk;
+  try {
+    // A 40 KB notebook fits once; its atomic rewrite (a second copy beside it) does not.
+    const nb = join(dir, 'hw.ipynb');
+    const pad = 'x'.repeat(40_000);
+    const text = `${JSON.stringify({ cells: [
+      { cell_type: 'markdown', metadata: {}, source: ['## Problem 1 — Mini sweep\n'] },
+      { cell_type: 'code', metadata: {}, outputs: [{ output_type: 'stream', name: 'stdout', text: [pad] }], source: ['a1a = 0.0  # Replace 0.0 with your answer\n'] },
+    ], metadata: {}, nbformat: 4, nbformat_minor: 0 }, null, 1)}\n`;
+    writeFileSync(nb, text);
+    let r = spawnSync(process.execPath, [cli, 'fill-answers', '--notebook', nb, '--values', 'a1a=0.5'], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `bert-lab fill-answers: cannot write ${nb}: no space left on the device\n`);
+    assert.equal(readFileSync(nb, 'utf8'), text);
+    assert.deepEqual(readdirSync(dir), ['hw.ipynb']);
+    // split --out onto the full disk: the JSON of the indices does not fit.
+    const big = join(tmpdir(), `bert-lab-big-${process.pid}.jsonl`);
+    writeFileSync(big, Array.from({ length: 20_000 }, (_, i) => `{"text":"t${i}","label":${i % 2}}`).join('\n'));
+    try {
+      r = spawnSync(process.execPath, [cli, 'split', '--data', big, '--subset-frac', '1', '--out', join(dir, 'split.json')], { encoding: 'utf8' });
+      assert.equal(r.status, 1);
+      assert.equal(r.stderr, `bert-lab split: cannot write ${join(dir, 'split.json')}: no space left on the device\n`);
+      assert.deepEqual(readdirSync(dir), ['hw.ipynb']);
+    } finally {
+      rmSync(big, { force: true });
+    }
+  } finally {
+    release();
+  }
 });
