@@ -52,7 +52,7 @@ async function locate(source: string, opts: LoadTokenizerOptions): Promise<strin
     if (!statSync(local).isDirectory()) throw new Error(`tokenizer ${source}: not a folder (give the folder that holds tokenizer.json or vocab.txt)`);
     return local;
   }
-  if (/^[./~]/.test(source) || source.includes('\\')) throw new Error(`tokenizer ${source}: folder does not exist`);
+  if (/^[./~]/.test(source) || source.includes('\\')) throw new Error(`tokenizer folder ${source} does not exist`);
   const repoId = toHubModelId(source);
   const common = { repoType: 'model' as const, cacheDir: opts.cacheDir, onProgress: opts.onProgress };
   try {
