@@ -141,3 +141,10 @@ test('a million rows: read, checked and split without spreading an array (no sta
   assert.equal(ns.info.labelCounts.train.length, 2);
   assert.equal(ns.indices.test.length, 200000);
 }));
+
+test('CSV labels: "1.0" (a float column) is class 1, an empty label is named', withTmp(async (dir) => {
+  writeFileSync(join(dir, 'f.csv'), 'text,label\na,1.0\nb,0.0\n');
+  assert.deepEqual([...(await loadLabeledTexts(join(dir, 'f.csv'))).labels], [1, 0]);
+  writeFileSync(join(dir, 'e.csv'), 'text,label\na,1\nb,\n');
+  await assert.rejects(loadLabeledTexts(join(dir, 'e.csv')), oneLine(/e\.csv: label is empty on line 3$/));
+}));

@@ -288,8 +288,10 @@ function toLabel(v: unknown, file: string, at: string, column: string): RawLabel
   else if (typeof v === 'boolean') n = v ? 1 : 0;
   else if (typeof v === 'string') {
     const t = v.trim();
-    if (/^\d+$/.test(t)) n = Number(t);
-    else if (t !== '' && !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t)) return t;
+    if (t === '') throw new Error(`${file}: ${column} is empty on ${at}`);
+    // Numbers as text ("1", "1.0" from a float column) are class ids; any other text is a class name.
+    if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t)) n = Number(t);
+    else return t;
   } else {
     throw new Error(`${file}: ${column} is ${kindOf(v)} on ${at}, not a class id or name`);
   }
