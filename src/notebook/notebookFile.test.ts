@@ -4,7 +4,7 @@
 // source and in its outputs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fillAnswersInText } from './fill';
@@ -51,6 +51,13 @@ test('a read-only notebook is refused: file untouched, no temp file; a writable 
   assert.equal(statSync(nb).mode & 0o777, 0o640, 'mode kept');
   assert.equal(statSync(nb).uid, process.getuid!(), 'owner kept');
   assert.deepEqual(readdirSync(dir), ['hw.ipynb']);
+  if (process.getuid!() === 0) {
+    // Root can show that another user's notebook stays theirs (the rename would otherwise make it root's).
+    chownSync(nb, 1234, 2345);
+    await fillNotebookFile(nb, { a1a: 0.8 });
+    assert.deepEqual([statSync(nb).uid, statSync(nb).gid, statSync(nb).mode & 0o777], [1234, 2345, 0o640]);
+    assert.match(readFileSync(nb, 'utf8'), /a1a = 0\.8000/);
+  }
 }));
 
 test('the guard: a non-placeholder or a quick/tiny value is refused without force (nothing written), written with it', withTmp(async (dir) => {
