@@ -18,26 +18,42 @@ function usage(): string {
   return `usage: bert-lab <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun "bert-lab <command> --help" for a command's options.`;
 }
 
+/**
+ * One line for any error: a message's lines joined, no stack frame (BERT_LAB_DEBUG=1 adds the stack).
+ * Messages name the user's file themselves; the command's name says which command failed.
+ */
+function errorLine(prefix: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const oneLine = message.split(/\r?\n/).map((l) => l.trim()).filter(Boolean).join(' — ');
+  return `${prefix}: ${oneLine || (err instanceof Error ? err.name : 'unknown error')}`;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') {
     console.log(usage());
     return name ? 0 : 2;
   }
-  const command = commands[name];
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) {
-    console.error(`bert-lab: unknown command "${name}"\n${usage()}`);
+    console.error(`bert-lab: unknown command "${name}" (commands: ${Object.keys(commands).join(', ')}; see bert-lab --help)`);
     return 2;
   }
+  prefix = `bert-lab ${name}`;
   return command.main(rest);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err: unknown) => {
-    // One readable line for expected errors; the stack only when asked.
-    console.error(`bert-lab: ${err instanceof Error ? err.message : String(err)}`);
-    if (process.env.BERT_LAB_DEBUG && err instanceof Error) console.error(err.stack);
-    process.exitCode = 1;
-  },
-);
+let prefix = 'bert-lab';
+const fail = (err: unknown) => {
+  console.error(errorLine(prefix, err));
+  if (process.env.BERT_LAB_DEBUG && err instanceof Error) console.error(err.stack);
+  // A usage error (unknown option, missing value) exits 2 as the commands' own usage errors do.
+  const code = String((err as { code?: unknown } | null)?.code ?? '');
+  process.exitCode = code.startsWith('ERR_PARSE_ARGS_') ? 2 : 1;
+};
+// An error thrown outside the command's promise (an event listener, a timer) is still one line and a
+// non-zero exit, never Node's stack trace.
+process.on('uncaughtException', (err) => { fail(err); process.exit(); });
+process.on('unhandledRejection', (err) => { fail(err); process.exit(); });
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, fail);

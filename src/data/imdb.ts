@@ -30,13 +30,28 @@ export interface NotebookSplit {
   info: Omit<SplitInfo, 'source'>;
 }
 
+export interface NotebookSplitOptions {
+  /** Class names (index = class id); their number is K. Default: "0".."max label". */
+  labelNames?: string[];
+  /** The data source as the user named it, for errors ("data.jsonl: SUBSET_FRAC=0.25 of 9 rows: …"). */
+  source?: string;
+}
+
 /** The notebook's three seeded stratified splits of `labels` (the joined data's labels). */
-export function notebookSplit(labels: ArrayLike<number>, subsetFrac: number, seed: number): NotebookSplit {
-  if (!(subsetFrac > 0 && subsetFrac <= 1)) throw new Error(`SUBSET_FRAC must be in (0, 1], got ${subsetFrac}`);
+export function notebookSplit(labels: ArrayLike<number>, subsetFrac: number, seed: number, opts: NotebookSplitOptions = {}): NotebookSplit {
+  const where = opts.source ? `${opts.source}: ` : '';
+  if (!(subsetFrac > 0 && subsetFrac <= 1)) throw new Error(`${where}SUBSET_FRAC must be in (0, 1], got ${subsetFrac}`);
   const steps: SplitStep[] = [];
   const step = (rows: number[], call: string, size: { testSize?: number; trainSize?: number }) => {
     const sub = rows.map((r) => labels[r]!);
-    const s = trainTestSplit(sub, { ...size, seed, stratify: true });
+    let s;
+    try {
+      s = trainTestSplit(sub, { ...size, seed, stratify: true });
+    } catch (err) {
+      // datasets' own words, placed: which data, which of the notebook's three splits, how many rows.
+      const what = size.trainSize !== undefined ? `the SUBSET_FRAC=${subsetFrac} subset` : `the ${size.testSize === 0.2 ? 'test' : 'validation'} split`;
+      throw new Error(`${where}${what} of ${rows.length} rows: ${(err as Error).message}`);
+    }
     steps.push({ call, nRows: rows.length, nTrain: s.train.length, nTest: s.test.length, train: s.train, test: s.test });
     return { train: s.train.map((i) => rows[i]!), test: s.test.map((i) => rows[i]!) };
   };
@@ -48,7 +63,11 @@ export function notebookSplit(labels: ArrayLike<number>, subsetFrac: number, see
   const s1 = step(pool, `pool.train_test_split(test_size=0.2, seed=${seed}, stratify_by_column='label')`, { testSize: 0.2 });
   const s2 = step(s1.train, `train_val.train_test_split(test_size=0.125, seed=${seed}, stratify_by_column='label')`, { testSize: 0.125 });
   const indices = { train: s2.train, val: s2.test, test: s1.test };
-  const nClasses = Math.max(0, ...Array.from(labels)) + 1;
+  // A loop, not Math.max(...labels): spreading 150k+ values overflows the call stack.
+  let maxLabel = -1;
+  for (let i = 0; i < labels.length; i++) if (labels[i]! > maxLabel) maxLabel = labels[i]!;
+  const labelNames = opts.labelNames ?? Array.from({ length: maxLabel + 1 }, (_, i) => String(i));
+  const nClasses = labelNames.length;
   const counts = (idx: number[]) => {
     const c = new Array<number>(nClasses).fill(0);
     for (const i of idx) c[labels[i]!]!++;
@@ -58,6 +77,7 @@ export function notebookSplit(labels: ArrayLike<number>, subsetFrac: number, see
     indices, pool, steps,
     info: {
       train: indices.train.length, val: indices.val.length, test: indices.test.length,
+      labelNames,
       labelCounts: { train: counts(indices.train), val: counts(indices.val), test: counts(indices.test) },
     },
   };
@@ -92,7 +112,7 @@ export interface LoadSplitsOptions {
 /** Loads the data (cached in the process) and applies the notebook's split. */
 export async function loadSplits(source: string, opts: LoadSplitsOptions): Promise<LoadedSplits> {
   const data = await loadLabeledTexts(source, opts);
-  const s = notebookSplit(data.labels, opts.subsetFrac, opts.seed);
+  const s = notebookSplit(data.labels, opts.subsetFrac, opts.seed, { labelNames: data.labelNames, source });
   const pick = (idx: number[]): TextSplit => ({
     texts: idx.map((i) => data.texts[i]!),
     labels: idx.map((i) => data.labels[i]!),

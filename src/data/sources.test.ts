@@ -115,6 +115,7 @@ test('hub:stanfordnlp/imdb reads the plain_text parquet files from the Hugging F
   const d = await loadLabeledTexts('hub:stanfordnlp/imdb', { cacheDir: dir });
   assert.deepEqual(d.texts, texts);
   assert.deepEqual([...d.labels], labels);
+  assert.deepEqual(d.labelNames, ['neg', 'pos'], "the Hub data set's ClassLabel");
   assert.match(d.description, /^hub:stanfordnlp\/imdb\/plain_text\/train-00000-of-00001.parquet \(2\) \+ hub:stanfordnlp\/imdb\/plain_text\/test/);
   await assert.rejects(loadLabeledTexts('hub:someone/else', { cacheDir: dir }), /give hub:stanfordnlp\/imdb or the path of a data file/);
 }));
@@ -164,12 +165,12 @@ test('bad input is a one-line error naming the file and the problem', withTmp(as
     await assert.rejects(loadLabeledTexts(join(dir, name)), (e: Error) => re.test(e.message) && !e.message.includes('\n'), name);
   };
   await assert.rejects(loadLabeledTexts(join(dir, 'missing.jsonl')), /missing.jsonl does not exist/);
-  await bad('b1.jsonl', '{"text":"a","label":0}\n{"text": oops}\n', /^b1.jsonl:2: not valid JSON/);
-  await bad('b2.jsonl', '{"text":"a","label":0}\n\n{"txt":"a","label":0}\n', /^b2.jsonl:3: no string field "text" \(fields: txt, label\)/);
-  await bad('b3.jsonl', '{"text":"a"}\n', /^b3.jsonl:1: no field "label"/);
-  await bad('b4.jsonl', '{"text":"a","label":"pos"}\n', /^b4.jsonl:1: label "label" "pos" is not a non-negative integer class label/);
-  await bad('b5.jsonl', '{"text":"a","label":0.5}\n', /is not a non-negative integer/);
-  await bad('b6.csv', 'text,label\na,1\nb,x\n', /^b6.csv:3: label "label" "x" is not/);
+  await bad('b1.jsonl', '{"text":"a","label":0}\n{"text": oops}\n', /^b1.jsonl: line 2 is not valid JSON/);
+  await bad('b2.jsonl', '{"text":"a","label":0}\n\n{"txt":"a","label":0}\n', /^b2.jsonl: line 3 has no field "text" \(fields: txt, label\)/);
+  await bad('b3.jsonl', '{"text":"a"}\n', /^b3.jsonl: line 1 has no field "label"/);
+  await bad('b4.jsonl', '{"text":"a","label":"pos"}\n{"text":"b","label":"pos"}\n', /b4.jsonl: only one class \(label 0 "pos"\) — a classifier needs at least 2$/);
+  await bad('b5.jsonl', '{"text":"a","label":0.5}\n', /^b5.jsonl: label 0.5 on line 1 is not a class id/);
+  await bad('b6.csv', 'text,label\na,1\nb,-1\n', /^b6.csv: label "-1" on line 3 is not a class id/);
   await bad('b7.csv', 'text,label\n"unterminated,1\n', /^b7.csv: /);
   await bad('b8.parquet', 'not parquet at all', /^b8.parquet: not a readable parquet file/);
   await bad('b9.jsonl.gz', 'not gzip', /^b9.jsonl.gz: cannot read/);

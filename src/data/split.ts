@@ -78,7 +78,10 @@ export function stratifiedShuffleSplit(y: ArrayLike<number>, nTrain: number, nTe
   for (let i = 0; i < y.length; i++) classIndices[classOf.get(y[i]!)!]!.push(i);
   const classCounts = classIndices.map((c) => c.length);
   const nClasses = classes.length;
-  if (Math.min(...classCounts) < 2) throw new Error('Minimum class count error');
+  // A loop, not Math.min(...classCounts): no spread of an array whose length the data decides.
+  let fewest = Infinity;
+  for (const c of classCounts) if (c < fewest) fewest = c;
+  if (fewest < 2) throw new Error('Minimum class count error');
   if (nTrain < nClasses) throw new Error(`The train_size = ${nTrain} should be greater or equal to the number of classes = ${nClasses}`);
   if (nTest < nClasses) throw new Error(`The test_size = ${nTest} should be greater or equal to the number of classes = ${nClasses}`);
 

@@ -61,3 +61,16 @@ test('reads the reference files written by the Python writer', { skip: parity.sk
   assert.deepEqual(f.metadata, { format: 'pt' });
   assert.deepEqual(f.tensors.get('bert.embeddings.word_embeddings.weight')!.shape, [1000, 32]);
 });
+
+test('header errors: the 64-bit header length printed exactly, non-object headers and entries named', () => {
+  const big = Buffer.alloc(16);
+  big.writeBigUInt64LE(2n ** 63n - 1n);
+  assert.throws(() => parseSafetensors(big, 'h.safetensors'),
+    (e: Error) => e.message === 'h.safetensors: header length 9223372036854775807 exceeds the file size (16 bytes): not a safetensors file, or truncated');
+  big.writeBigUInt64LE(2n ** 64n - 1n);
+  assert.throws(() => parseSafetensors(big, 'h.safetensors'), /header length 18446744073709551615 exceeds/);
+  const list = Buffer.concat([Buffer.from([2, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('[]')]);
+  assert.throws(() => parseSafetensors(list, 'l.safetensors'), /^Error: l\.safetensors: the header is a list, not a JSON object of tensors$/);
+  const nul = rawFile({ w: null }, new Uint8Array(0));
+  assert.throws(() => parseSafetensors(nul, 'n.safetensors'), /n\.safetensors: tensor "w" is not an object/);
+});

@@ -29,15 +29,22 @@ function f16ToF32(h: number): number {
 
 /** Parses safetensors bytes. `file` names the source in error messages. Only float tensors are accepted. */
 export function parseSafetensors(buf: Uint8Array, file = 'model.safetensors'): SafetensorsFile {
-  if (buf.byteLength < 8) throw new Error(`${file}: too short to be a safetensors file`);
+  if (buf.byteLength < 8) throw new Error(`${file}: too short to be a safetensors file (${buf.byteLength} bytes; the header length alone takes 8)`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > buf.byteLength - 8) throw new Error(`${file}: header length ${headerLen} exceeds the file size`);
+  // Compared and printed as a BigInt: Number() would round a corrupt 64-bit length (2^63 - 1 -> 9223372036854775808).
+  const rawLen = view.getBigUint64(0, true);
+  if (rawLen > BigInt(buf.byteLength - 8)) {
+    throw new Error(`${file}: header length ${rawLen} exceeds the file size (${buf.byteLength} bytes): not a safetensors file, or truncated`);
+  }
+  const headerLen = Number(rawLen);
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + headerLen)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + headerLen)));
   } catch (e) {
-    throw new Error(`${file}: invalid JSON header (${(e as Error).message})`);
+    throw new Error(`${file}: invalid JSON header (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw new Error(`${file}: the header is ${header === null ? 'null' : Array.isArray(header) ? 'a list' : `a ${typeof header}`}, not a JSON object of tensors`);
   }
   const dataStart = 8 + headerLen;
   const dataLen = buf.byteLength - dataStart;
@@ -45,6 +52,7 @@ export function parseSafetensors(buf: Uint8Array, file = 'model.safetensors'): S
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') { metadata = (entry ?? {}) as Record<string, string>; continue; }
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new Error(`${file}: tensor "${name}" is not an object {dtype, shape, data_offsets}`);
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = String(e.dtype);
     const bytes = BYTES[dtype];

@@ -101,3 +101,24 @@ test('padBatch pads to the longest sequence or to padTo, with an attention mask'
   assert.deepEqual([...c.attentionMask], [1, 1, 0, 0]);
   assert.throws(() => padBatch([[1, 2, 3]], 2), /does not fit/);
 });
+
+test('broken tokenizer files: one line naming the file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bert-lab-badtok-'));
+  try {
+    const put = (sub: string, name: string, text: string) => {
+      mkdirSync(join(dir, sub), { recursive: true });
+      writeFileSync(join(dir, sub, name), text);
+      return join(dir, sub);
+    };
+    const cases: Array<[string, RegExp]> = [
+      [put('a', 'tokenizer.json', '{"model": '), /a\/tokenizer\.json: not valid JSON \(/],
+      [put('b', 'tokenizer.json', '[]'), /b\/tokenizer\.json: not a JSON object$/],
+      [put('c', 'tokenizer.json', '{}'), /c\/tokenizer\.json: not a valid tokenizer \(Tokenizer must contain a "model" property\)$/],
+      [put('d', 'vocab.txt', 'hello\nworld\n'), /^tokenizer \S+\/d: the vocabulary has no \[PAD\] token$/],
+      [join(put('e', 'vocab.txt', '[PAD]\n'), 'vocab.txt'), /^tokenizer \S+\/e\/vocab\.txt: not a folder/],
+    ];
+    for (const [src, re] of cases) await assert.rejects(loadTokenizer(src), (e: Error) => re.test(e.message) && !e.message.includes('\n'), src);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

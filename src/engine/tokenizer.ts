@@ -49,10 +49,10 @@ export function loadTokenizer(source: string, opts: LoadTokenizerOptions = {}): 
 async function locate(source: string, opts: LoadTokenizerOptions): Promise<string> {
   const local = resolve(source);
   if (existsSync(local)) {
-    if (!statSync(local).isDirectory()) throw new Error(`tokenizer: ${source} is not a folder (expected a folder with tokenizer.json)`);
+    if (!statSync(local).isDirectory()) throw new Error(`tokenizer ${source}: not a folder (give the folder that holds tokenizer.json or vocab.txt)`);
     return local;
   }
-  if (/^[./~]/.test(source) || source.includes('\\')) throw new Error(`tokenizer: folder ${source} does not exist`);
+  if (/^[./~]/.test(source) || source.includes('\\')) throw new Error(`tokenizer folder ${source} does not exist`);
   const repoId = toHubModelId(source);
   const common = { repoType: 'model' as const, cacheDir: opts.cacheDir, onProgress: opts.onProgress };
   try {
@@ -65,11 +65,20 @@ async function locate(source: string, opts: LoadTokenizerOptions): Promise<strin
 }
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new Error(`tokenizer: cannot read ${path}: ${(err as Error).message}`);
+    throw new Error(`${path}: cannot read the tokenizer file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${path}: not a JSON object`);
+  return json as Record<string, unknown>;
 }
 
 async function fromFolder(dir: string): Promise<Tokenizer> {
@@ -79,7 +88,7 @@ async function fromFolder(dir: string): Promise<Tokenizer> {
   let spec: Record<string, unknown>;
   if (existsSync(jsonPath)) spec = await readJson(jsonPath);
   else if (existsSync(join(dir, 'vocab.txt'))) spec = bertSpecFromVocab(await readFile(join(dir, 'vocab.txt'), 'utf8'), config);
-  else throw new Error(`tokenizer: ${dir} has neither tokenizer.json nor vocab.txt`);
+  else throw new Error(`tokenizer ${dir}: the folder has neither tokenizer.json nor vocab.txt`);
 
   // A dynamic import: the package is ESM-only for TypeScript's CommonJS view (the bundle inlines it).
   const { Tokenizer: CoreTokenizerClass } = await import('@huggingface/tokenizers');
@@ -87,12 +96,12 @@ async function fromFolder(dir: string): Promise<Tokenizer> {
   try {
     core = new CoreTokenizerClass(spec, config);
   } catch (err) {
-    throw new Error(`tokenizer: ${jsonPath} is not a valid tokenizer: ${(err as Error).message}`);
+    throw new Error(`${existsSync(jsonPath) ? jsonPath : join(dir, 'vocab.txt')}: not a valid tokenizer (${(err as Error).message.split('\n')[0]})`);
   }
   const id = (name: string, fallback?: string): number => {
     const configured = typeof config[`${name}_token`] === 'string' ? (config[`${name}_token`] as string) : fallback;
     const v = configured === undefined ? undefined : core.token_to_id(configured);
-    if (v === undefined) throw new Error(`tokenizer: ${dir} has no ${configured ?? name} token`);
+    if (v === undefined) throw new Error(`tokenizer ${dir}: the vocabulary has no ${configured ?? name} token`);
     return v;
   };
   const padId = id('pad', '[PAD]');

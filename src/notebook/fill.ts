@@ -1,7 +1,7 @@
 // Filling graded answers into a .ipynb file's raw JSON text: only the numeric literal assigned to the
 // answer variable changes; every other byte (other cells, outputs, ids, Colab metadata, key order,
 // indentation, escapes, line endings) stays as it was.
-import { analyzeHomework, CellText, DEFAULT_ANSWER_VARIABLES, formatAnswer, HomeworkNotebook } from './homework';
+import { analyzeHomework, type AnswerAssignment, CellText, DEFAULT_ANSWER_VARIABLES, formatAnswer, HomeworkNotebook } from './homework';
 import { JsonNode, member, parseJsonWithPositions } from './jsonPositions';
 
 export interface RawNotebook {
@@ -38,8 +38,11 @@ function cellSource(node: JsonNode | undefined, file: string, index: number): { 
   for (const p of parts) {
     if (p.kind !== 'string') throw new Error(`${file}: cell ${index + 1} has a non-string line in "source"`);
     text += p.value;
-    starts.push(...p.starts);
-    ends.push(...p.ends);
+    // A loop, not push(...p.starts): a 300k-character line (a Colab inline image) overflows the stack.
+    for (let k = 0; k < p.starts.length; k++) {
+      starts.push(p.starts[k]!);
+      ends.push(p.ends[k]!);
+    }
   }
   return { text, starts, ends };
 }
@@ -64,16 +67,36 @@ export function readRawNotebook(text: string, file = 'notebook', variables: read
 }
 
 /**
+ * A cell that assigns the same answer twice is ambiguous (which line does the grader read?): refused,
+ * naming both lines, rather than silently rewriting both.
+ */
+export function checkDuplicateAssignments(nb: RawNotebook, file: string): void {
+  const seen = new Map<string, AnswerAssignment>();
+  for (const a of nb.homework.answers) {
+    const key = `${a.cellIndex}\0${a.variable}`;
+    const first = seen.get(key);
+    if (first) {
+      throw new Error(`${file}: cell ${a.cellIndex + 1} assigns ${a.variable} twice (lines ${first.line + 1} and ${a.line + 1}); keep one assignment and fill again`);
+    }
+    seen.set(key, a);
+  }
+}
+
+/**
  * Returns `text` with each graded variable in `values` set (4 decimals). Every assignment of the
- * variable in a non-protected code cell is updated (the notebook has one).
+ * variable in a non-protected code cell is updated (the notebook has one per answer cell); a cell that
+ * assigns it twice is an error.
  */
 export function fillAnswersInText(text: string, values: Record<string, number>, file = 'notebook'): FillResult {
   const variables = Object.keys(values);
   for (const v of variables) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) throw new Error(`"${v}" is not a notebook variable name`);
     if (!Number.isFinite(values[v])) throw new Error(`the value for ${v} (${values[v]}) is not a finite number`);
+    // Every graded answer is an accuracy.
+    if (values[v]! < 0 || values[v]! > 1) throw new Error(`the value for ${v} (${values[v]}) is not in [0, 1]`);
   }
   const nb = readRawNotebook(text, file, variables);
+  checkDuplicateAssignments(nb, file);
   const edits: Array<{ start: number; end: number; value: string }> = [];
   const changes: AnswerChange[] = [];
   const unchanged: AnswerChange[] = [];

@@ -104,7 +104,7 @@ export function analyzeHomework(cells: readonly CellText[], variables: readonly 
     if (h && !seenProblems.has(h.number)) { seenProblems.add(h.number); problems.push(h); section = h; }
     else if (h && h.number !== section?.number) section = undefined;
     if (section && section.codeCellIndex === undefined && cell.kind === 'code' && !isProtectedCell(cell.text)) section.codeCellIndex = i;
-    answers.push(...findAnswerAssignments(cell, i, variables));
+    for (const a of findAnswerAssignments(cell, i, variables)) answers.push(a);
   });
   return { problems, answers, isHomework: problems.length > 0 && answers.length > 0 };
 }

@@ -7,6 +7,8 @@ import { main, parseValues } from './fill-answers';
 import { RunHistory } from '../../experiments/history';
 import type { RunRecord } from '../../protocol';
 import { buildIpynb } from '../../notebook/homeworkText';
+import { miniNotebook } from '../../notebook/testing';
+import { capture as captureStreams, config, metrics } from '../testing';
 
 const HOMEWORK = '../shared/homework/homework-09-notebook.txt';
 const skip = existsSync(HOMEWORK) ? false : `${HOMEWORK} not found (shared material absent)`;
@@ -29,7 +31,8 @@ function finishedRun(id: string, problem: string, key: string, valAcc: number, c
 
 test('parseValues', () => {
   assert.deepEqual(parseValues('a1a=0.9, a2a = .93'), { a1a: 0.9, a2a: 0.93 });
-  assert.throws(() => parseValues('a1a=zero'), /"a1a=zero" is not NAME=NUMBER/);
+  assert.throws(() => parseValues('a1a=zero'), /a1a=zero is not an answer: give a decimal number in \[0, 1\]/);
+  assert.throws(() => parseValues('a1a 0.5'), /"a1a 0.5" is not NAME=NUMBER/);
   assert.throws(() => parseValues(''), /no values/);
 });
 
@@ -63,6 +66,50 @@ test('fill-answers: --values, then from the run history; prints what changed; fi
     assert.fail('expected an error');
   } catch (e) {
     assert.match((e as Error).message, /missing\.ipynb: cannot read the notebook \(ENOENT\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--values: an answer is a decimal number in [0, 1]', () => {
+  assert.deepEqual(parseValues('a1a=1,a2a=0,a3a=0.9144'), { a1a: 1, a2a: 0, a3a: 0.9144 });
+  for (const bad of ['a1a=-0.5', 'a1a=1.5', 'a1a=0x1', 'a1a=1e-1', 'a1a=+0.5', 'a1a=Infinity', 'a1a=0.5.1']) {
+    assert.throws(() => parseValues(bad), /is not an answer: give a decimal number in \[0, 1\]/, bad);
+  }
+  assert.throws(() => parseValues('a1a=0.5,a1a=0.6'), /a1a is given twice/);
+});
+
+test('fill-answers refuses a quick/tiny result or a non-placeholder without --force (file untouched, exit 1); --force writes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bert-lab-fill-guard-'));
+  try {
+    const nb = join(dir, 'hw.ipynb');
+    const before = miniNotebook(['a1a = 0.0  # Replace 0.0 with your answer\n']);
+    writeFileSync(nb, before);
+    const history = new RunHistory(dir);
+    history.save({
+      id: 'q1', status: 'finished', createdAt: '2026-01-01T00:00:01Z', endedAt: '2026-01-01T00:00:09Z', history: [],
+      config: config('problem1', 'len16-lr2e-05', 'MAX_LEN=16', { model: '/x/models/distilbert-tiny-random', limitTrain: 64, limitEval: 32 }),
+      metrics: metrics(0.5),
+    });
+    let r = await captureStreams(() => main(['--notebook', nb, '--workspace', dir]));
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `bert-lab fill-answers: ${nb}: not changed: the new value comes from a quick run with distilbert-tiny-random; pass --force to write anyway\n`);
+    assert.equal(readFileSync(nb, 'utf8'), before, 'byte for byte untouched');
+    r = await captureStreams(() => main(['--notebook', nb, '--workspace', dir, '--force']));
+    assert.equal(r.code, 0, r.stderr);
+    const filled = before.replace('a1a = 0.0', 'a1a = 0.5000');
+    assert.equal(readFileSync(nb, 'utf8'), filled);
+    // Now a1a holds 0.5000: a user value over it is a replacement, refused without --force.
+    r = await captureStreams(() => main(['--notebook', nb, '--values', 'a1a=0.9']));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^bert-lab fill-answers: .*hw\.ipynb: not changed: a1a is 0\.5000 in the notebook, not the 0\.0 placeholder; pass --force to write anyway\n$/);
+    assert.equal(readFileSync(nb, 'utf8'), filled);
+    r = await captureStreams(() => main(['--notebook', nb, '--values', 'a1a=1.5']));
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'bert-lab fill-answers: --values: a1a=1.5 is not an answer: give a decimal number in [0, 1], e.g. a1a=0.9144\n');
+    r = await captureStreams(() => main(['--notebook', nb, '--values', 'a1a=0.9', '--force']));
+    assert.equal(r.code, 0);
+    assert.equal(readFileSync(nb, 'utf8'), before.replace('a1a = 0.0', 'a1a = 0.9000'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

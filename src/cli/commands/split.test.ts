@@ -31,3 +31,28 @@ test('bad options exit with code 2', async () => {
   assert.equal(await main(['--data', 'x', '--subset-frac', '1.5']), 2);
   assert.equal(await main(['--data', 'x', '--seed=-1']), 2);
 });
+
+test('split --out <a folder> is one clear error before any work, and leaves no temp file', async () => {
+  const { capture } = await import('../testing.js');
+  const { readdirSync, writeFileSync, mkdirSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'bert-lab-split-out-'));
+  try {
+    const data = join(dir, 'd.jsonl');
+    writeFileSync(data, Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `t${i}`, label: i % 2 })).join('\n'));
+    mkdirSync(join(dir, 'out'));
+    const r = await capture(() => main(['--data', data, '--out', join(dir, 'out')]));
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^bert-lab split: cannot write .*out: it is a folder, not a file; give a file name, e.g. --out .*out\/split\.json\n$/);
+    assert.deepEqual(readdirSync(dir).sort(), ['d.jsonl', 'out']);
+    assert.deepEqual(readdirSync(join(dir, 'out')), []);
+    // A missing folder: writeFileAtomic's message names the user's file.
+    await assert.rejects(capture(() => main(['--data', data, '--subset-frac', '1', '--out', join(dir, 'nope', 's.json')])),
+      (e: Error) => e.message === `cannot write ${join(dir, 'nope', 's.json')}: its folder does not exist`);
+    const ok = await capture(() => main(['--data', data, '--subset-frac', '1', '--out', join(dir, 's.json')]));
+    assert.equal(ok.code, 0);
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 's.json'), 'utf8')).labelNames, ['0', '1']);
+    assert.deepEqual(readdirSync(dir).sort(), ['d.jsonl', 'out', 's.json']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

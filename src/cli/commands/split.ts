@@ -1,6 +1,7 @@
 // `bert-lab split`: the notebook's train/val/test split of a data source, as indices into the joined
 // data, with counts per class so a user can check it against the notebook's printout.
-import { rename, writeFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { writeFileAtomic } from '../../files/atomic';
 import { parseArgs } from 'node:util';
 import { loadLabeledTexts } from '../../data/sources';
 import { notebookSplit } from '../../data/imdb';
@@ -38,7 +39,12 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.data) {
-    console.error(`bert-lab split: --data is required\n${HELP}`);
+    console.error('bert-lab split: --data is required (see bert-lab split --help)');
+    return 2;
+  }
+  // A folder as --out fails now, not after reading and splitting the data.
+  if (values.out && statSync(values.out, { throwIfNoEntry: false })?.isDirectory()) {
+    console.error(`bert-lab split: cannot write ${values.out}: it is a folder, not a file; give a file name, e.g. --out ${values.out.replace(/[\\/]+$/, '')}/split.json`);
     return 2;
   }
   const frac = Number(values['subset-frac']);
@@ -63,12 +69,12 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   const loadSeconds = (performance.now() - t0) / 1000;
-  const s = notebookSplit(data.labels, frac, seed);
+  const s = notebookSplit(data.labels, frac, seed, { labelNames: data.labelNames, source: values.data });
 
   console.log(`data: ${values.data}: ${data.description} = ${data.texts.length} rows (read in ${loadSeconds.toFixed(1)} s)`);
   console.log(`SUBSET_FRAC=${frac} SEED=${seed}: pool ${s.pool.length} of ${data.texts.length}`);
-  const nClasses = s.info.labelCounts.train.length;
-  const head = ['split', 'rows', ...Array.from({ length: nClasses }, (_, c) => `label ${c}`)];
+  const names = s.info.labelNames ?? s.info.labelCounts.train.map((_, c) => String(c));
+  const head = ['split', 'rows', ...names.map((name, c) => (name === String(c) ? `label ${c}` : `${c} ${name}`))];
   const rows = (['train', 'val', 'test'] as const).map((k) => [k, String(s.indices[k].length), ...s.info.labelCounts[k].map(String)]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [head, ...rows]) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
@@ -77,12 +83,11 @@ export async function main(argv: string[]): Promise<number> {
     const out = {
       source: values.data, description: data.description, rows: data.texts.length, subsetFrac: frac, seed,
       counts: { train: s.info.train, val: s.info.val, test: s.info.test },
-      labelCounts: s.info.labelCounts,
+      labelNames: s.info.labelNames, labelCounts: s.info.labelCounts,
       train: s.indices.train, val: s.indices.val, test: s.indices.test,
     };
-    const tmp = `${values.out}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(out)}\n`);
-    await rename(tmp, values.out);
+    // Atomic; an error names --out (no space, read-only, a missing folder), never a temp file.
+    writeFileAtomic(values.out, `${JSON.stringify(out)}\n`, { mkdir: false });
     console.log(`wrote ${values.out}`);
   }
   return 0;

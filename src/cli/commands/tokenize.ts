@@ -42,7 +42,7 @@ export async function main(argv: string[], io: TokenizeIo = process): Promise<nu
     return 0;
   }
   if (!values.tokenizer) {
-    return fail(`--tokenizer is required\n${HELP}`, 2);
+    return fail('--tokenizer is required (see bert-lab tokenize --help)', 2);
   }
   const maxLen = Number(values['max-length']);
   if (!Number.isInteger(maxLen) || maxLen < 2) {
