@@ -110,7 +110,11 @@ test('a run whose data/model cannot be loaded is not repeated for the same data 
   assert.ok(out.every((r) => r.status === 'failed'));
   assert.match(out[0].error!, /no such data folder/);
   assert.equal(out[0].failureStage, 'setup');
-  assert.match(out[5].error!, new RegExp(`^not started: run ${out[0].id} with the same data and model failed`));
+  assert.match(out[5].error!, new RegExp(`^not started: ${out[0].config.label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} could not start with the same data and model: /nowhere`));
+  // One failure in the history, not six: the others never started.
+  assert.deepEqual(runner.history.reload().size, 1);
+  assert.deepEqual(runner.history.list().map((r) => [r.status, r.failureStage]), [['failed', 'setup']]);
+  assert.ok(out.slice(1).every((r) => r.startedAt === undefined && r.failureStage === 'setup'));
 });
 
 test('a child that dies before it reports "started" is not a data/model failure: the sweep goes on', async () => {
@@ -128,14 +132,16 @@ test('cancel stops the current child and marks the rest of the sweep cancelled',
   const out = await runner.runProblem('problem1', settings, { signal: ac.signal });
   assert.deepEqual(out.map((r) => r.status), ['cancelled', 'cancelled', 'cancelled', 'cancelled', 'cancelled', 'cancelled']);
   assert.equal(out[1].error, 'cancelled before it started');
-  assert.ok(runner.history.list().every((r) => r.status === 'cancelled'));
+  // Runs that never started are not kept in the history: only the one that was cancelled while training.
+  assert.deepEqual(runner.history.list().map((r) => [r.id, r.status]), [[out[0].id, 'cancelled']]);
+  assert.deepEqual(runner.history.reload().size, 1, 'on disk too');
 });
 
 test('a child that ignores cancel is killed after the grace period', async () => {
   const { runner } = setup('hang');
   runner.once('message', () => setTimeout(() => runner.cancel(), 50));
   const t0 = Date.now();
-  const rec = await runner.runSingle(runner.planProblem('problem1', settings)[0]);
+  const [rec] = await runner.runProblem('problem1', settings, { only: [runner.planProblem('problem1', settings)[0].key] });
   assert.equal(rec.status, 'cancelled');
   assert.ok(Date.now() - t0 < 8000);
 });
@@ -166,20 +172,20 @@ test('cancelling a queued run skips only that run; the sweep goes on', async () 
   assert.equal(out[2].id, skipped);
   assert.equal(out[2].error, 'cancelled before it started');
   assert.equal(out[2].startedAt, undefined, 'never started');
-  assert.equal(runner.history.get(skipped)?.status, 'cancelled');
+  assert.equal(runner.history.get(skipped), undefined, 'a run that never started leaves the history');
   assert.equal(records.filter((r) => r.id === skipped && r.status === 'running').length, 0);
   assert.equal(runner.cancelQueued(out[3].id), false, 'nothing is queued after the sweep');
   // The skipped run is not finished, so the next sweep runs it (and only it).
   const again = await runner.runProblem('problem1', settings);
   assert.deepEqual(again.map((r) => r.status), Array(6).fill('finished'));
-  assert.equal(runner.history.list().length, 7);
+  assert.equal(runner.history.reload().size, 6);
 });
 
 test('out of memory in a child with a dead backend: the run goes on in fresh children with half the batch', async () => {
   const { runner, messages, records } = setup('oom', { OOM_ABOVE: '8' });
   const config = runner.planProblem('problem1', settings)[0];
   assert.equal(config.batchSize, 32);
-  const rec = await runner.runSingle(config);
+  const [rec] = await runner.runProblem('problem1', settings, { only: [config.key] });
   assert.equal(rec.status, 'finished', rec.error);
   assert.deepEqual(rec.oomRetries, [16, 8]);
   assert.equal(rec.config.batchSize, 32, 'the requested batch stays in the config');
@@ -197,7 +203,8 @@ test('out of memory in a child with a dead backend: the run goes on in fresh chi
 
 test('out of memory down to batch 1 is a failed run with every retry recorded', async () => {
   const { runner, messages } = setup('oom', { OOM_ABOVE: '0' });
-  const rec = await runner.runSingle({ ...runner.planProblem('problem1', settings)[0], batchSize: 8 });
+  const key = runner.planProblem('problem1', settings)[0].key;
+  const [rec] = await runner.runProblem('problem1', settings, { only: [key], overrides: { [key]: { batchSize: 8 } } });
   assert.equal(rec.status, 'failed');
   assert.match(rec.error!, /memory access out of bounds/);
   assert.deepEqual(rec.oomRetries, [4, 2, 1]);
@@ -206,7 +213,7 @@ test('out of memory down to batch 1 is a failed run with every retry recorded', 
 
 test('a crash that is not an out-of-memory restart is a failed run, not retried', async () => {
   const { runner, messages } = setup('oom-then-crash');
-  const rec = await runner.runSingle(runner.planProblem('problem1', settings)[0]);
+  const [rec] = await runner.runProblem('problem1', settings, { only: [runner.planProblem('problem1', settings)[0].key] });
   assert.equal(rec.status, 'failed');
   assert.match(rec.error!, /exited with code 3: Error: boom in the engine/);
   assert.equal(rec.oomRetries, undefined);
