@@ -146,3 +146,17 @@ test('newId creates the run folder itself (mkdir is the check): taken names are 
   const a = other.newId('p'), b = h.newId('p');
   assert.notEqual(a, b);
 });
+
+test('a temp file left by a process killed mid-write goes once that process is gone (a live one\'s stays)', () => {
+  const ws = mkdtempSync(join(tmpdir(), 'hist-'));
+  const h = new RunHistory(ws);
+  h.save(rec('r1'));
+  const dead = join(h.root, 'r1', `.run.json.tmp-${2 ** 22 + 12345}-abcdef`);
+  const live = join(h.root, 'r1', `.run.json.tmp-${process.pid}-abcdef`);
+  writeFileSync(dead, '{"half": ');
+  writeFileSync(live, '{"half": ');
+  h.reload();
+  assert.equal(existsSync(dead), false);
+  assert.equal(existsSync(live), true);
+  assert.equal(h.get('r1')?.status, 'finished');
+});

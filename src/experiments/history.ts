@@ -68,6 +68,7 @@ export class RunHistory {
 
   private read(id: string): RunRecord | undefined {
     const file = join(this.root, id, 'run.json');
+    removeDeadTemps(join(this.root, id));
     if (!existsSync(file)) return undefined;
     let bad: string | undefined;
     let r: unknown;
@@ -139,6 +140,19 @@ export class RunHistory {
       }
     }
   }
+}
+
+/**
+ * A process killed in the middle of an atomic write leaves its temp file (`.run.json.tmp-<pid>-…`, never
+ * the run.json itself): once that process is gone, the temp file is litter and goes.
+ */
+function removeDeadTemps(dir: string): void {
+  try {
+    for (const f of readdirSync(dir)) {
+      const m = /^\.run\.json\.tmp-(\d+)-/.exec(f);
+      if (m && !pidAlive(Number(m[1]))) rmSync(join(dir, f), { force: true });
+    }
+  } catch { /* not a folder, or read-only: nothing to tidy */ }
 }
 
 /** A run whose owner process is gone can never finish: it reads as interrupted. */

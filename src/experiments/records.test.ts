@@ -14,6 +14,7 @@ test('selectBest: highest graded value; a tie is reported with the rule that bro
   assert.equal(best.run.id, 'a');
   assert.deepEqual(best.tiedWith.map((r) => r.id), ['b']);
   assert.equal(best.tie, `tie at 0.9000 between ${c1.label} and ${c2.label}: ${TIE_RULE}`);
+  assert.equal(selectBest([...runs, rec('d', c3, 0.9, '2026-01-01T00:00:04Z')], ['problem1'])!.tie, `tie at 0.9000 among 3 runs: ${TIE_RULE}`);
   const clear = selectBest([rec('a', c1, 0.9), rec('c', c3, 0.95, '2026-01-01T00:00:09Z')], ['problem1'])!;
   assert.equal(clear.run.id, 'c');
   assert.equal(clear.tie, undefined);

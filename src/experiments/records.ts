@@ -89,7 +89,7 @@ export function selectBest(
   if (!best) return undefined;
   const tiedWith = eligible.filter((r) => r !== best && gradedValue(r) === gradedValue(best!));
   const tie = tiedWith.length
-    ? `tie at ${gradedValue(best).toFixed(4)} between ${[best, ...tiedWith].map((r) => r.config.label).join(' and ')}: ${TIE_RULE}`
+    ? `tie at ${gradedValue(best).toFixed(4)} ${tiedWith.length === 1 ? `between ${best.config.label} and ${tiedWith[0].config.label}` : `among ${tiedWith.length + 1} runs`}: ${TIE_RULE}`
     : undefined;
   return { run: best, tiedWith, ...(tie ? { tie } : {}) };
 }
