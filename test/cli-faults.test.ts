@@ -155,6 +155,25 @@ test('run: bad flags are one line without a stack; a missing --workspace is crea
   }
 });
 
+test('run: --precision and --python (default $BERT_LAB_PYTHON) reach the run config; --backend takes the PyTorch devices', { skip, timeout: 60_000 }, () => {
+  const { dir, worker } = setup();
+  try {
+    const ws = join(dir, 'ws');
+    mkdirSync(ws);
+    let r = spawnSync(process.execPath, [cli, ...runArgs(ws), '--precision', 'bf16', '--python', '/opt/py/bin/python3', '--backend', 'torch-cpu', '--limit-train', '8'],
+      { env: env(worker, { FAKE_MODE: 'ok', BERT_LAB_PYTHON: '/env/python' }), encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    let c = new RunHistory(ws).list()[0].config;
+    assert.deepEqual([c.precision, c.python, c.backend, c.limitTrain], ['bf16', '/opt/py/bin/python3', 'torch-cpu', 8]);
+    r = spawnSync(process.execPath, [cli, ...runArgs(ws), '--limit-train', '9'], { env: env(worker, { FAKE_MODE: 'ok', BERT_LAB_PYTHON: '/env/python' }), encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    c = new RunHistory(ws).list().find((x) => x.config.limitTrain === 9)!.config;
+    assert.deepEqual([c.precision, c.python, c.backend], [undefined, '/env/python', 'auto']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // A real full disk: a small tmpfs as the workspace (needs root and mount; otherwise runner.test.ts covers
 // the same code path with an injected write error).
 function mountTmpfs(dir: string, size: string): boolean {

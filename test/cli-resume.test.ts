@@ -84,6 +84,7 @@ test('SIGKILL mid-sweep, then run again: finished runs skipped, the rest complet
   assert.match(second.stdout, /SUMMARY/);
   assert.match(second.stdout, /^1\. LEN=16 LR=1\.0e-03 BATCH=8 → Val=\d\.\d{4} Test=\d\.\d{4} F1=\d\.\d{4}/m);
   assert.match(second.stdout, /^a1a = \d\.\d{4}$/m);
+  history.reload(); // the view was read before the second process wrote
   const final = history.list();
   const finishedKeys = new Set(final.filter((r) => r.status === 'finished').map((r) => r.config.key));
   assert.equal(finishedKeys.size, 3, 'every config finished once');
@@ -93,6 +94,7 @@ test('SIGKILL mid-sweep, then run again: finished runs skipped, the rest complet
   const third = spawnSync(process.execPath, [cli, ...args(ws, spec)], { cwd: root, encoding: 'utf8', timeout: 120_000 });
   assert.equal(third.status, 0);
   assert.equal((third.stderr.match(/^skipping problem1/gm) ?? []).length, 3);
+  history.reload();
   assert.equal(history.list().length, final.length);
   const answers = spawnSync(process.execPath, [cli, 'answers', '--workspace', ws, '--spec', spec], { cwd: root, encoding: 'utf8' });
   assert.match(answers.stdout, /^a1a = \d\.\d{4}/m);

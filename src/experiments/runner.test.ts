@@ -331,3 +331,17 @@ test('the workspace lock: a second runner fails with a clear error or waits, and
   runner.cancel();
   await held;
 });
+
+test('a run folder that cannot be created stops the sweep before anything starts, with no queued run left behind', async () => {
+  const { runner, records } = setup('ok');
+  const newId = runner.history.newId.bind(runner.history);
+  let n = 0;
+  runner.history.newId = (p: string) => {
+    if (++n === 3) throw new Error(`cannot write ${runner.history.root}/x: no space left on the device`);
+    return newId(p);
+  };
+  await assert.rejects(runner.runProblem('problem1', settings), (e: Error) => e instanceof HistoryWriteError && /^cannot save the run history: cannot write .*: no space left on the device$/.test(e.message));
+  assert.deepEqual(runner.history.list(), []);
+  assert.ok(!records.some((r) => r.status === 'running'));
+  assert.equal(runner.busy, false);
+});

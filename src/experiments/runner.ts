@@ -252,6 +252,8 @@ export class Runner extends EventEmitter {
       signal?.removeEventListener('abort', onAbort);
       this.running = false;
       this.child = undefined;
+      // A sweep that stopped on an error (a failed history write) leaves no queued run behind.
+      for (const rec of [...this.queued.values()]) this.drop(rec, { status: 'cancelled', error: 'not started: the sweep stopped' });
       this.queued.clear();
     }
   }
