@@ -93,7 +93,7 @@ test('two run processes on one workspace: the second waits for the first; one fi
     for (let i = 0; i < 200 && !existsSync(history.lockFile); i++) await new Promise((r) => setTimeout(r, 25));
     const busy = spawnSync(process.execPath, [cli, ...runArgs(ws), '--no-wait'], { env: env(worker), encoding: 'utf8' });
     assert.equal(busy.status, 1);
-    assert.match(busy.stderr, new RegExp(`^bert-lab: the workspace is in use by another BERT Lab sweep \\(sweep of pid ${holder.pid}, pid ${holder.pid}, since [^)]+; lock .*lock\\)\\n$`));
+    assert.match(busy.stderr, new RegExp(`^bert-lab: the workspace is in use by another BERT Lab sweep \\(run problem1, pid ${holder.pid}, since [^)]+; lock .*lock\\)\\n$`));
     // A holder killed with SIGKILL leaves a stale lock: the next run takes it over at once.
     holder.kill('SIGKILL');
     await new Promise((r) => holder.on('close', r));
@@ -121,6 +121,24 @@ test('a setup failure is one line naming --data and --model, and one history ent
     // Trying again adds one entry, not six.
     spawnSync(process.execPath, [cli, ...runArgs(ws)], { env: env(worker, { FAKE_MODE: 'setup-fail' }), encoding: 'utf8' });
     assert.equal(new RunHistory(ws).list().length, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the README\'s first command without the Hub: one line naming --data and --model, once; one history entry', { skip, timeout: 60_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bert-lab-faults-'));
+  try {
+    const ws = join(dir, 'ws');
+    mkdirSync(ws);
+    // The real training process; the Hub made unreachable (a closed local port) and an empty cache.
+    const e: NodeJS.ProcessEnv = { ...process.env, HF_ENDPOINT: 'http://127.0.0.1:9' };
+    delete e.BERT_LAB_WORKER;
+    const r = spawnSync(process.execPath, [cli, 'run', 'problem1', '--quick', '--workspace', ws, '--cache-dir', join(dir, 'cache')], { env: e, encoding: 'utf8', timeout: 50_000 });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /^bert-lab: problem1 could not start: cannot reach the Hugging Face Hub .* — check --data \(hub:stanfordnlp\/imdb\) and --model \(distilbert-base-uncased\); 5 more runs with them not started\n$/);
+    assert.equal((r.stdout + r.stderr).match(/cannot reach the Hugging Face Hub/g)?.length, 1, `said once:\n${r.stdout}${r.stderr}`);
+    assert.deepEqual(new RunHistory(ws).list().map((x) => [x.status, x.failureStage]), [['failed', 'setup']]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -328,6 +328,10 @@ test('the workspace lock: a second runner fails with a clear error or waits, and
   const w = other.runProblem('problem1', settings, { signal: ac.signal });
   setTimeout(() => ac.abort(), 100);
   assert.deepEqual(await w, []);
+  // …and so can runner.cancel() (the extension's Cancel button).
+  const w2 = other.runProblem('problem1', settings);
+  setTimeout(() => other.cancel(), 100);
+  assert.deepEqual(await w2, []);
   runner.cancel();
   await held;
 });

@@ -82,6 +82,7 @@ export class Runner extends EventEmitter {
   private writeFailure?: HistoryWriteError;
   /** Runs of the current sweep that are queued (not started yet), by id: cancelQueued() can skip one. */
   private readonly queued = new Map<string, RunRecord>();
+  private stopWaiting?: AbortController;
 
   constructor(private readonly opts: RunnerOptions) {
     super();
@@ -114,7 +115,7 @@ export class Runner extends EventEmitter {
     const ids = problemId === 'all' ? this.spec.problems.map((p) => p.id) : [problemId];
     // Check the problem ids, the edits and the first problem's carry-over before anything starts.
     this.planProblem(ids[0], settings, problemId === 'all' ? {} : { overrides: opts.overrides, only: opts.only });
-    return this.exclusive(opts.signal, async () => {
+    return this.exclusive(opts.signal, `run ${problemId}`, async () => {
       const out: RunRecord[] = [];
       for (const pid of ids) {
         if (this.cancelled) break;
@@ -212,6 +213,7 @@ export class Runner extends EventEmitter {
   cancel(): void {
     if (!this.running) return;
     this.cancelled = true;
+    this.stopWaiting?.abort();
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     if (child.connected) child.send({ type: 'cancel' } satisfies ToWorker);
@@ -227,18 +229,20 @@ export class Runner extends EventEmitter {
 
   // -------------------------------------------------------------------------------------------
 
-  private async exclusive<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  private async exclusive<T>(signal: AbortSignal | undefined, what: string, fn: () => Promise<T>): Promise<T> {
     if (this.running) throw new Error('a run is already in progress');
     this.running = true;
     this.cancelled = false;
     this.writeFailure = undefined;
+    // Waiting for the workspace ends with the caller's signal or with cancel().
+    this.stopWaiting = new AbortController();
     const onAbort = () => { this.cancelled = true; this.cancel(); };
-    if (signal?.aborted) this.cancelled = true;
+    if (signal?.aborted) { this.cancelled = true; this.stopWaiting.abort(); }
     signal?.addEventListener('abort', onAbort);
     let lock: HeldLock | undefined;
     try {
-      lock = await acquireLock(this.history.lockFile, `sweep of pid ${process.pid}`, {
-        wait: this.opts.whenBusy === 'wait', signal,
+      lock = await acquireLock(this.history.lockFile, what, {
+        wait: this.opts.whenBusy === 'wait', signal: this.stopWaiting.signal,
         onWait: (owner) => {
           this.emit('log', `bert-lab: waiting for the sweep of pid ${owner.pid} in this workspace to end (since ${owner.since})…`);
           this.emit('waiting', owner);
