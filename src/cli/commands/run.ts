@@ -24,7 +24,7 @@ const HELP = `usage: bert-lab run <problem1|problem2|problem3|all> [options]
   --data <src>         hub:stanfordnlp/imdb (default), or a local folder/file (JSONL, CSV, parquet, aclImdb/)
   --model <dir-or-id>  base model: Hub id, Keras-Hub preset or local folder (default ${DEFAULT_SETTINGS.model})
   --compare-model <m>  Problem 3's second model (default ${DEFAULT_SETTINGS.compareModel})
-  --workspace <dir>    where the run history (.bert-lab/) is kept (default: current folder)
+  --workspace <dir>    where the run history (.bert-lab/) is kept (default: current folder; created, with a message)
   --backend <name>     ${BACKENDS.join(' | ')} (default auto)
   --precision <p>      ${PRECISIONS.join(' | ')} (PyTorch engine; default auto: fp32 on CPU, mixed_float16 on CUDA)
   --python <path>      Python interpreter of the PyTorch engine (default: $BERT_LAB_PYTHON, else found)
