@@ -72,10 +72,11 @@ test('SIGKILL mid-sweep, then run again: finished runs skipped, the rest complet
   const history = new RunHistory(ws, (l) => warnings.push(l));
   const after = history.list();
   assert.deepEqual(warnings, [], 'every run.json readable');
-  assert.equal(after.length, 3);
   const statuses = after.map((r) => r.status).sort();
   assert.ok(statuses.includes('finished') && statuses.includes('interrupted'), statuses.join(','));
   assert.ok(!statuses.includes('running'));
+  // Runs that were still queued never reached the disk: only what ran is in the history.
+  assert.equal(after.length, statuses.filter((s) => s === 'finished').length + 1, statuses.join(','));
 
   const second = spawnSync(process.execPath, [cli, ...args(ws, spec)], { cwd: root, encoding: 'utf8', timeout: 240_000 });
   assert.equal(second.status, 0, second.stdout + second.stderr);
@@ -83,7 +84,9 @@ test('SIGKILL mid-sweep, then run again: finished runs skipped, the rest complet
   assert.equal((second.stderr.match(/^skipping problem1/gm) ?? []).length, finishedBefore);
   assert.match(second.stdout, /SUMMARY/);
   assert.match(second.stdout, /^1\. LEN=16 LR=1\.0e-03 BATCH=8 → Val=\d\.\d{4} Test=\d\.\d{4} F1=\d\.\d{4}/m);
-  assert.match(second.stdout, /^a1a = \d\.\d{4}$/m);
+  // A capped run with the tiny model: the answer says it is not the homework's number.
+  assert.match(second.stdout, /^a1a = \d\.\d{4}    # quick run with distilbert-tiny-random$/m);
+  history.reload(); // the view was read before the second process wrote
   const final = history.list();
   const finishedKeys = new Set(final.filter((r) => r.status === 'finished').map((r) => r.config.key));
   assert.equal(finishedKeys.size, 3, 'every config finished once');
@@ -93,6 +96,7 @@ test('SIGKILL mid-sweep, then run again: finished runs skipped, the rest complet
   const third = spawnSync(process.execPath, [cli, ...args(ws, spec)], { cwd: root, encoding: 'utf8', timeout: 120_000 });
   assert.equal(third.status, 0);
   assert.equal((third.stderr.match(/^skipping problem1/gm) ?? []).length, 3);
+  history.reload();
   assert.equal(history.list().length, final.length);
   const answers = spawnSync(process.execPath, [cli, 'answers', '--workspace', ws, '--spec', spec], { cwd: root, encoding: 'utf8' });
   assert.match(answers.stdout, /^a1a = \d\.\d{4}/m);

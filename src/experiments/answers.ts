@@ -1,23 +1,37 @@
 // The graded answers (a1a, a2a, a3a): for each answer of the spec, the best finished run of its
 // problem — highest "validation accuracy at the epoch of minimum validation loss" — within the setup
-// (data, seed, epochs, example caps) of the problem's most recent finished run, so that a quick try
-// and a full sweep never mix.
-import type { AnswerValue, RunRecord } from '../protocol';
+// (data, seed, epochs, example caps) of the problem's latest attempt, so that a quick try and a full sweep
+// never mix, and a sweep whose runs all failed shows no answer (never an earlier sweep's with other data).
+import { resultCaveat, type AnswerValue, type RunRecord } from '../protocol';
 import { HOMEWORK9, bestRun, contextKey, type HomeworkSpec } from './spec';
 
-export function computeAnswers(runs: RunRecord[], spec: HomeworkSpec = HOMEWORK9): AnswerValue[] {
+export interface Answer extends AnswerValue {
+  /** "quick run with distilbert-tiny-random" when the value comes from a quick/tiny-model run. */
+  caveat?: string;
+  /** Equal values among the best: which runs and the rule that broke the tie. */
+  tie?: string;
+  /** Why there is no value, e.g. "the latest sweep (data /x) has no finished run". */
+  why?: string;
+}
+
+export function computeAnswers(runs: readonly RunRecord[], spec: HomeworkSpec = HOMEWORK9): Answer[] {
   return spec.answers.map((a) => {
-    const finished = runs
-      .filter((r) => r.status === 'finished' && r.metrics && r.config.problem === a.problem)
-      .sort((x, y) => (x.endedAt ?? x.createdAt).localeCompare(y.endedAt ?? y.createdAt));
-    const latest = finished[finished.length - 1];
-    const best = latest ? bestRun(finished, [a.problem], contextKey(latest.config)) : undefined;
+    // The latest attempt that ended with an outcome (finished or failed; a cancel or a kill says nothing).
+    const attempts = runs
+      .filter((r) => r.config.problem === a.problem && (r.status === 'finished' || r.status === 'failed'))
+      .sort((x, y) => (x.endedAt ?? x.createdAt).localeCompare(y.endedAt ?? y.createdAt) || x.createdAt.localeCompare(y.createdAt));
+    const latest = attempts[attempts.length - 1];
+    const best = latest ? bestRun(runs, [a.problem], contextKey(latest.config)) : undefined;
+    const base = { variable: a.variable, problem: a.problem, description: a.description };
+    if (!best) {
+      const why = !latest ? `no finished run of ${a.problem}`
+        : `the latest runs of ${a.problem} (data ${latest.config.data}) failed and none with that setup finished`;
+      return { ...base, value: null, why };
+    }
+    const caveat = resultCaveat(best.run.config);
     return {
-      variable: a.variable,
-      problem: a.problem,
-      value: best ? best.metrics!.valAccuracyAtMinValLoss : null,
-      ...(best ? { runId: best.id } : {}),
-      description: a.description,
+      ...base, value: best.run.metrics!.valAccuracyAtMinValLoss, runId: best.run.id,
+      ...(caveat ? { caveat } : {}), ...(best.tie ? { tie: best.tie } : {}),
     };
   });
 }

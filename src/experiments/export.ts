@@ -1,13 +1,17 @@
 // Export of the run history: JSON (the records as they are) and CSV (one row per run, the columns a
-// spreadsheet needs; the per-epoch history as JSON in one column).
-import type { RunRecord } from '../protocol';
+// spreadsheet needs; the per-epoch history as JSON in one column). Both say which results are quick or
+// tiny-model results (`quick`, `caveat`), so a spreadsheet never passes them for the homework's numbers.
+import { isQuickConfig, isTinyModel, resultCaveat, type RunRecord } from '../protocol';
 
-export function toJson(runs: RunRecord[]): string {
-  return `${JSON.stringify(runs, null, 2)}\n`;
+/** Quick (capped splits) or tiny-model: not the homework's numbers. */
+export const isQuickResult = (r: RunRecord): boolean => isQuickConfig(r.config) || isTinyModel(r.config.model);
+
+export function toJson(runs: readonly RunRecord[]): string {
+  return `${JSON.stringify(runs.map((r) => ({ ...r, quick: isQuickResult(r), caveat: resultCaveat(r.config) ?? null })), null, 2)}\n`;
 }
 
 export const CSV_COLUMNS = [
-  'id', 'sweepId', 'problem', 'key', 'label', 'status', 'model', 'data', 'maxLen', 'learningRate', 'batchSize',
+  'id', 'sweepId', 'problem', 'key', 'label', 'status', 'quick', 'caveat', 'model', 'data', 'maxLen', 'learningRate', 'batchSize',
   'batchSizeUsed', 'epochs', 'epochsRun', 'evalBatchSize', 'subsetFrac', 'seed', 'patience', 'limitTrain', 'limitEval',
   'trainExamples', 'valExamples', 'testExamples', 'backend', 'device', 'valAccuracyAtMinValLoss', 'bestEpoch',
   'testAccuracy', 'testF1', 'tn', 'fp', 'fn', 'tp', 'trainSeconds', 'totalSeconds', 'stepsPerSecond', 'examplesPerSecond',
@@ -22,11 +26,12 @@ export function csvCell(v: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function toCsv(runs: RunRecord[]): string {
+export function toCsv(runs: readonly RunRecord[]): string {
   const rows = runs.map((r) => {
     const c = r.config, m = r.metrics, cm = m?.confusion;
     const row: Record<(typeof CSV_COLUMNS)[number], unknown> = {
-      id: r.id, sweepId: r.sweepId, problem: c.problem, key: c.key, label: c.label, status: r.status, model: c.model, data: c.data,
+      id: r.id, sweepId: r.sweepId, problem: c.problem, key: c.key, label: c.label, status: r.status,
+      quick: isQuickResult(r) ? 'yes' : 'no', caveat: resultCaveat(c), model: c.model, data: c.data,
       maxLen: c.maxLen, learningRate: c.learningRate, batchSize: c.batchSize,
       batchSizeUsed: r.oomRetries?.length ? r.oomRetries[r.oomRetries.length - 1] : c.batchSize,
       epochs: c.epochs, epochsRun: r.history.length, evalBatchSize: c.evalBatchSize, subsetFrac: c.subsetFrac, seed: c.seed,

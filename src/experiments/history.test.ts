@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunHistory, writeFileAtomic } from './history';
+import { RunHistory } from './history';
 import { computeAnswers } from './answers';
 import { toCsv, toJson, csvCell } from './export';
 import { HOMEWORK9, planProblem } from './spec';
@@ -11,15 +11,6 @@ import type { RunRecord } from '../protocol';
 
 const [c1, c2] = planProblem(HOMEWORK9, 'problem1', { data: '/d', model: '/m' }, []);
 const rec = (id: string, patch: Partial<RunRecord> = {}): RunRecord => ({ id, config: c1, status: 'finished', createdAt: '2026-01-01T00:00:00Z', history: [], ...patch });
-
-test('atomic write leaves no temp file and replaces the content', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hist-'));
-  const f = join(dir, 'a', 'run.json');
-  writeFileAtomic(f, 'one');
-  writeFileAtomic(f, 'two');
-  assert.equal(readFileSync(f, 'utf8'), 'two');
-  assert.deepEqual(readdirSync(join(dir, 'a')), ['run.json']);
-});
 
 test('save/list/get/delete; dead owner -> interrupted; corrupt file reported, skipped, kept', () => {
   const ws = mkdtempSync(join(tmpdir(), 'hist-'));
@@ -32,6 +23,7 @@ test('save/list/get/delete; dead owner -> interrupted; corrupt file reported, sk
   h.save(rec('r4', { status: 'queued', pid: 2 ** 22 + 12345, createdAt: '2026-01-01T00:00:04Z' }));
   mkdirSync(join(h.root, 'bad'));
   writeFileSync(join(h.root, 'bad', 'run.json'), '{"id": "bad", "status": "fini');
+  h.reload(); // the view was read before the file was damaged by hand
   const list = h.list();
   assert.deepEqual(list.map((r) => [r.id, r.status]), [['r2', 'running'], ['r1', 'finished'], ['r3', 'interrupted'], ['r4', 'interrupted']]);
   assert.equal(warnings.length, 1);
@@ -82,5 +74,89 @@ test('answers: best val accuracy at min val loss within the latest setup; export
   assert.equal(row[head.indexOf('tp')], '45');
   assert.equal(csvCell('=cmd|x'), "'=cmd|x");
   assert.equal(csvCell('a,"b"'), '"a,""b"""');
-  assert.deepEqual(JSON.parse(toJson(runs)), runs);
+  const json = JSON.parse(toJson(runs)) as Array<RunRecord & { quick: boolean; caveat: string | null }>;
+  assert.deepEqual(json.map(({ quick: _q, caveat: _c, ...r }) => r), runs);
+  assert.deepEqual(json.map((r) => [r.id, r.quick, r.caveat]), [['a', false, null], ['b', false, null], ['c', false, null], ['q', true, 'quick run with model m']]);
+  assert.deepEqual(cells(csv[4]).slice(head.indexOf('quick'), head.indexOf('quick') + 2), ['yes', 'quick run with model m']);
+  assert.equal(row[head.indexOf('quick')], 'no');
+});
+
+test('records are validated on read: valid JSON with missing fields is reported and skipped, never deleted', () => {
+  const ws = mkdtempSync(join(tmpdir(), 'hist-'));
+  const warnings: string[] = [];
+  const h = new RunHistory(ws, (l) => warnings.push(l));
+  const m = { testAccuracy: 0.8, testF1: 0.7, confusion: [[1, 0], [0, 1]], valAccuracyAtMinValLoss: 0.9, bestEpoch: 1, trainSeconds: 1, totalSeconds: 2, stepsPerSecond: 3, examplesPerSecond: 4 };
+  h.save(rec('good', { metrics: m }));
+  const bad: Record<string, unknown> = {
+    'empty-metrics': { ...rec('empty-metrics'), metrics: {} },
+    'no-config-lr': { ...rec('no-config-lr'), config: { ...c1, learningRate: undefined } },
+    'bad-history': { ...rec('bad-history'), history: [{ epoch: 1 }] },
+    'nan-metric': { ...rec('nan-metric'), metrics: { ...m, testF1: 'x' } },
+    'not-object': [1, 2],
+  };
+  for (const [id, r] of Object.entries(bad)) {
+    mkdirSync(join(h.root, id));
+    writeFileSync(join(h.root, id, 'run.json'), JSON.stringify(r));
+  }
+  h.reload();
+  assert.deepEqual(h.list().map((r) => r.id), ['good']);
+  assert.equal(warnings.length, 5);
+  const w = (id: string) => warnings.find((l) => l.includes(`${id}/run.json`)) ?? '';
+  assert.match(w('empty-metrics'), /^bert-lab: skipping .*empty-metrics\/run\.json: metrics\.testAccuracy is missing or not a number$/);
+  assert.match(w('no-config-lr'), /config\.learningRate is missing/);
+  assert.match(w('bad-history'), /history\[0\]\.trainLoss is missing/);
+  assert.match(w('nan-metric'), /metrics\.testF1 is missing or not a number/);
+  assert.match(w('not-object'), /not a JSON object/);
+  for (const id of Object.keys(bad)) assert.ok(existsSync(join(h.root, id, 'run.json')), `${id} kept`);
+});
+
+test('the in-memory view: read once, updated by its own writes, re-read on reload()', () => {
+  const ws = mkdtempSync(join(tmpdir(), 'hist-'));
+  const h = new RunHistory(ws);
+  h.save(rec('r1'));
+  // Another process (a second RunHistory here) writes a run: not seen until reload.
+  new RunHistory(ws).save(rec('r2', { createdAt: '2026-01-01T00:00:05Z' }));
+  assert.deepEqual(h.list().map((r) => r.id), ['r1']);
+  h.reload();
+  assert.deepEqual(h.list().map((r) => r.id), ['r1', 'r2']);
+  // A record read back is a copy: changing it changes nothing in the view.
+  h.list()[0].status = 'failed';
+  assert.equal(h.get('r1')?.status, 'finished');
+  // track(): in the view, not on disk; forget() drops it and its empty folder.
+  const id = h.newId('problem1');
+  h.track(rec(id, { status: 'queued', pid: process.pid }));
+  assert.equal(h.get(id)?.status, 'queued');
+  assert.equal(existsSync(join(h.root, id, 'run.json')), false);
+  h.reload();
+  assert.equal(h.get(id)?.status, 'queued', 'own queued runs survive a reload');
+  h.forget(id);
+  assert.equal(h.get(id), undefined);
+  assert.equal(existsSync(join(h.root, id)), false);
+});
+
+test('newId creates the run folder itself (mkdir is the check): taken names are skipped, ids never repeat', () => {
+  const ws = mkdtempSync(join(tmpdir(), 'hist-'));
+  const h = new RunHistory(ws);
+  const ids = new Set<string>();
+  for (let i = 0; i < 50; i++) ids.add(h.newId('problem1'));
+  assert.equal(ids.size, 50);
+  for (const id of ids) assert.ok(existsSync(join(h.root, id)));
+  // Another process's folder with the next name exists already: a new one is taken.
+  const other = new RunHistory(ws);
+  const a = other.newId('p'), b = h.newId('p');
+  assert.notEqual(a, b);
+});
+
+test('a temp file left by a process killed mid-write goes once that process is gone (a live one\'s stays)', () => {
+  const ws = mkdtempSync(join(tmpdir(), 'hist-'));
+  const h = new RunHistory(ws);
+  h.save(rec('r1'));
+  const dead = join(h.root, 'r1', `.run.json.tmp-${2 ** 22 + 12345}-abcdef`);
+  const live = join(h.root, 'r1', `.run.json.tmp-${process.pid}-abcdef`);
+  writeFileSync(dead, '{"half": ');
+  writeFileSync(live, '{"half": ');
+  h.reload();
+  assert.equal(existsSync(dead), false);
+  assert.equal(existsSync(live), true);
+  assert.equal(h.get('r1')?.status, 'finished');
 });

@@ -82,7 +82,7 @@ test('a user spec file is validated with file, JSON path and problem in the erro
   bad.problems[0].runs[2].learningRate = -1;
   const f = join(dir, 'hw.json');
   writeFileSync(f, JSON.stringify(bad));
-  assert.throws(() => loadSpecFile(f), (e: Error) => e instanceof SpecError && e.message === `${f}: $.problems[0].runs[2].learningRate: must be a number in (0, 1) (problem "problem1")`);
+  assert.throws(() => loadSpecFile(f), (e: Error) => e instanceof SpecError && e.message === `${f}: $.problems[0].runs[2].learningRate: LR must be a number in (0, 1), e.g. 2e-5 (problem "problem1")`);
   const bad2 = JSON.parse(JSON.stringify(HOMEWORK9));
   bad2.problems[1].carryOver.from = ['problem9'];
   assert.throws(() => validateSpec(bad2, 'x.json'), /x\.json: \$\.problems\[1\]\.carryOver\.from\[0\]: "problem9" is not an earlier problem \(problem "problem2"\)/);

@@ -2,15 +2,14 @@
 // and the graded answers. The built-in spec is Homework 9 (`../shared/homework`); a user can give
 // another spec file in the same JSON shape (validated with errors naming the file, JSON path and problem).
 import { readFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { BackendPreference, Precision, RunConfig, RunRecord } from '../protocol';
 import { toHubModelId } from '../data/presets';
+import { RUN_FIELDS, checkRunField, configKey, configLabel, type RunField, type RunValues } from './runFields';
+import { selectBest, type BestRun } from './records';
 
-/** Fields of a run config that a problem may set, sweep or carry over. */
-export type RunField = 'maxLen' | 'learningRate' | 'batchSize' | 'subsetFrac' | 'model';
-const RUN_FIELDS: readonly RunField[] = ['maxLen', 'learningRate', 'batchSize', 'subsetFrac', 'model'];
-
-export type RunValues = Partial<{ maxLen: number; learningRate: number; batchSize: number; subsetFrac: number; model: string }>;
+export { RUN_FIELDS, lrLabel, modelTag, configLabel, type RunField, type RunValues } from './runFields';
+export type { BestRun } from './records';
 
 export interface ProblemSpec {
   id: string;
@@ -165,14 +164,9 @@ export function validateSpec(raw: unknown, file = '<built-in spec>'): HomeworkSp
   const posInt = (x: number) => Number.isInteger(x) && x >= 1;
   const frac = (x: number) => x > 0 && x <= 1;
   const checkField = (field: string, v: unknown, path: string, p: string): number | string => {
-    switch (field) {
-      case 'maxLen': return num(v, path, (x) => posInt(x) && x >= 2, 'an integer >= 2', p);
-      case 'batchSize': return num(v, path, posInt, 'an integer >= 1', p);
-      case 'learningRate': return num(v, path, (x) => x > 0 && x < 1, 'a number in (0, 1)', p);
-      case 'subsetFrac': return num(v, path, frac, 'a fraction in (0, 1]', p);
-      case 'model': return str(v, path, p);
-      default: return fail(path, `unknown run field "${field}" (expected one of ${RUN_FIELDS.join(', ')})`, p);
-    }
+    if (!RUN_FIELDS.includes(field as RunField)) return fail(path, `unknown run field "${field}" (expected one of ${RUN_FIELDS.join(', ')})`, p);
+    const bad = checkRunField(field, v);
+    return bad ? fail(path, bad, p) : (v as number | string);
   };
 
   const root = obj(raw, '$');
@@ -280,32 +274,24 @@ export function contextKey(c: RunConfig): string {
   return JSON.stringify([c.data, c.seed, c.epochs, c.patience, c.limitTrain ?? null, c.limitEval ?? null]);
 }
 
-/** The best finished run of the given problems (highest graded metric; ties: the earliest run). */
-export function bestRun(runs: readonly RunRecord[], problems: readonly string[], context?: string, model?: string): RunRecord | undefined {
-  let best: RunRecord | undefined;
-  for (const r of [...runs].sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
-    if (r.status !== 'finished' || !r.metrics || !problems.includes(r.config.problem)) continue;
-    if (context !== undefined && contextKey(r.config) !== context) continue;
-    if (model !== undefined && r.config.model !== model) continue;
-    if (!best || r.metrics.valAccuracyAtMinValLoss > best.metrics!.valAccuracyAtMinValLoss) best = r;
-  }
-  return best;
+/**
+ * The best finished run of the given problems (highest graded metric), within a context and for one model
+ * when given; says whether equal values tied and which rule broke the tie (records.ts: the one selection).
+ */
+export function bestRun(runs: readonly RunRecord[], problems: readonly string[], context?: string, model?: string): BestRun | undefined {
+  return selectBest(runs, problems, { context, model, contextOf: contextKey });
 }
 
-function fmtNum(x: number): string {
-  return String(Number(x.toPrecision(6)));
-}
-
-export function modelTag(model: string): string {
-  return basename(model.replace(/[\\/]+$/, '')).replace(/[^A-Za-z0-9._-]+/g, '_') || 'model';
-}
-
-export function lrLabel(lr: number): string {
-  return lr.toExponential(1).replace(/e([+-])(\d)$/, 'e$10$2');
+/** What planProblem may be asked beyond the settings. */
+export interface PlanOptions {
+  /** Edited values per planned config key: the config runs with them (a new key and an "(edited)" label). */
+  overrides?: Record<string, RunValues>;
+  /** Planned config keys to keep (the others are left out); undefined: all. */
+  only?: readonly string[];
 }
 
 /** Every run config of a problem. Throws when a carried-over result is missing ("run problem1 first"). */
-export function planProblem(spec: HomeworkSpec, problemId: string, user: Partial<Settings>, history: readonly RunRecord[], cwd = process.cwd()): RunConfig[] {
+export function planProblem(spec: HomeworkSpec, problemId: string, user: Partial<Settings>, history: readonly RunRecord[], cwd = process.cwd(), opts: PlanOptions = {}): RunConfig[] {
   const problem = spec.problems.find((p) => p.id === problemId);
   if (!problem) throw new SpecError(`unknown problem "${problemId}" (spec ${spec.id} has: ${spec.problems.map((p) => p.id).join(', ')})`);
   const s: Settings = {
@@ -338,7 +324,7 @@ export function planProblem(spec: HomeworkSpec, problemId: string, user: Partial
   if (problem.carryOver) {
     const ctx = contextKey(template(base));
     // The model stays the user's base model unless it is itself carried over.
-    const best = bestRun(history, problem.carryOver.from, ctx, problem.carryOver.fields.includes('model') ? undefined : baseModel);
+    const best = bestRun(history, problem.carryOver.from, ctx, problem.carryOver.fields.includes('model') ? undefined : baseModel)?.run;
     if (!best) {
       throw new SpecError(`${problem.id} uses the best configuration of ${problem.carryOver.from.join(' and ')}: run ${problem.carryOver.from[0]} first `
         + `(no finished run there with data ${data}, model ${baseModel}${s.quick ? ', --quick' : ''})`);
@@ -358,20 +344,44 @@ export function planProblem(spec: HomeworkSpec, problemId: string, user: Partial
     combos = combos.flatMap((c) => problem.grid![f]!.map((v) => ({ ...c, [f]: f === 'model' ? v : v })));
   }
   const varied = new Set<RunField>([...explicit.flatMap((r) => Object.keys(r) as RunField[]), ...gridFields]);
+  const show = { subsetFrac: varied.has('subsetFrac') || Boolean(problem.carryOver?.fields.includes('subsetFrac')), model: varied.has('model') };
   const configs = combos.map((c) => {
     const v: Required<RunValues> = { ...base, ...c } as Required<RunValues>;
     if (c.model !== undefined) v.model = modelValue(c.model);
-    // A carried-over maxLen was stored already quick-scaled; undo before re-scaling in template().
     const cfg = template(v);
-    cfg.key = [`len${cfg.maxLen}`, `lr${fmtNum(cfg.learningRate)}`, `b${cfg.batchSize}`, `f${fmtNum(cfg.subsetFrac)}`, modelTag(cfg.model),
-      `e${cfg.epochs}`, `s${cfg.seed}`, ...(cfg.limitTrain !== undefined || cfg.limitEval !== undefined ? [`n${cfg.limitTrain ?? 'all'}x${cfg.limitEval ?? 'all'}`] : [])].join('-');
-    const parts = [`MAX_LEN=${cfg.maxLen}`, `LR=${lrLabel(cfg.learningRate)}`, `BATCH=${cfg.batchSize}`];
-    if (varied.has('subsetFrac') || problem.carryOver?.fields.includes('subsetFrac')) parts.push(`SUBSET_FRAC=${fmtNum(cfg.subsetFrac)}`);
-    if (varied.has('model')) parts.push(`MODEL=${modelTag(cfg.model)}`);
-    cfg.label = parts.join(', ');
+    cfg.key = configKey(cfg);
+    cfg.label = configLabel(cfg, show);
     return cfg;
   });
   // Duplicate configs (e.g. a grid value equal to a carried-over one) run once.
   const seenKeys = new Set<string>();
-  return configs.filter((c) => (seenKeys.has(c.key) ? false : (seenKeys.add(c.key), true)));
+  const planned = configs.filter((c) => (seenKeys.has(c.key) ? false : (seenKeys.add(c.key), true)));
+  for (const k of [...Object.keys(opts.overrides ?? {}), ...(opts.only ?? [])]) {
+    if (!seenKeys.has(k)) throw new SpecError(`${problem.id} has no run config "${k}" (it has: ${planned.map((c) => c.key).join(', ')})`);
+  }
+  return planned
+    .filter((c) => !opts.only || opts.only.includes(c.key))
+    .map((c) => applyRunValues(c, opts.overrides?.[c.key], show, cwd));
+}
+
+/**
+ * A planned config with edited values (validated: a clear error names the config and the field). The
+ * result has its own key and an "(edited)" label, so it never passes for the planned config.
+ */
+export function applyRunValues(c: RunConfig, values: RunValues | undefined, show: { subsetFrac?: boolean; model?: boolean }, cwd = process.cwd()): RunConfig {
+  if (!values) return c;
+  const out: RunConfig = { ...c };
+  for (const [f, v] of Object.entries(values)) {
+    if (v === undefined) continue;
+    if (!RUN_FIELDS.includes(f as RunField)) throw new SpecError(`edited values of ${c.problem} ${c.label}: unknown run field "${f}" (expected one of ${RUN_FIELDS.join(', ')})`);
+    const bad = checkRunField(f, v);
+    if (bad) throw new SpecError(`edited values of ${c.problem} ${c.label}: ${bad}, not ${JSON.stringify(v)}`);
+    if (f === 'model') out.model = resolveModel(v as string, cwd);
+    else (out as unknown as Record<string, number>)[f] = v as number;
+  }
+  const changed = RUN_FIELDS.some((f) => out[f] !== c[f]);
+  if (!changed) return c;
+  out.key = `${configKey(out)}-edited`;
+  out.label = `${configLabel(out, { subsetFrac: show.subsetFrac || out.subsetFrac !== c.subsetFrac, model: show.model || out.model !== c.model })} (edited)`;
+  return out;
 }

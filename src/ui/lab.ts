@@ -335,16 +335,8 @@ export class BertLab implements ResultsHost {
     const overrides = problemId === 'all' ? {} : this.overrides()[problemId] ?? {};
     this.openResults(undefined, true);
     const records = await this.operation(title, async (signal) => {
-      if (Object.keys(overrides).length === 0) return runner.runProblem(problemId, settings, { signal });
-      // Edited values: run the edited configs one by one (finished ones are skipped as usual).
-      const done = new Set(runner.history.list().filter((r) => r.status === 'finished').map((r) => `${r.config.problem}\0${r.config.key}`));
-      const out: RunRecord[] = [];
-      for (const c of runner.planProblem(problemId, settings).map((c) => applyOverrides(c, overrides[c.key]))) {
-        if (signal.aborted) break;
-        if (done.has(`${c.problem}\0${c.key}`)) continue;
-        out.push(await runner.runSingle(c, { signal }));
-      }
-      return out;
+      // Edited values run through the same sweep path (runProblem with overrides).
+      return runner.runProblem(problemId, settings, { signal, overrides });
     });
     void this.summarize(title, records);
   }
@@ -352,7 +344,8 @@ export class BertLab implements ResultsHost {
   private async runConfig(config: RunConfig, title: string): Promise<void> {
     const runner = this.needRunner();
     this.openResults(undefined, true);
-    const records = await this.operation(title, async (signal) => [await runner.runSingle(config, { signal })]);
+    const a = runner.argsFor(config);
+    const records = await this.operation(title, async (signal) => runner.runProblem(a.problemId, a.settings, { ...a.opts, signal }));
     void this.summarize(title, records);
   }
 

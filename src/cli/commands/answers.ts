@@ -1,4 +1,5 @@
-// `bert-lab answers`: the graded values (a1a, a2a, a3a) computed from the run history.
+// `bert-lab answers`: the graded values (a1a, a2a, a3a) computed from the run history, marked when they
+// come from a quick or tiny-model run, with the tie rule when equal values were tied.
 import { parseArgs } from 'node:util';
 import { workspaceDir } from '../workspace';
 import { RunHistory } from '../../experiments/history';
@@ -17,8 +18,9 @@ export async function main(argv: string[]): Promise<number> {
   for (const a of answers) {
     const run = a.runId ? history.get(a.runId) : undefined;
     console.log(a.value === null
-      ? `${a.variable} = (no finished run of ${a.problem})`
-      : `${a.variable} = ${a.value.toFixed(4)}    # ${a.problem}, ${run?.config.label ?? ''} (run ${a.runId})`);
+      ? `${a.variable} = (none: ${a.why})`
+      : `${a.variable} = ${a.value.toFixed(4)}    # ${a.problem}, ${run?.config.label ?? ''} (run ${a.runId})${a.caveat ? ` — ${a.caveat}, not the homework's numbers` : ''}`);
+    if (a.tie) console.log(`      # ${a.tie}`);
   }
   return answers.every((a) => a.value !== null) ? 0 : 1;
 }

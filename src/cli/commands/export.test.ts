@@ -66,7 +66,9 @@ test('export --format json --out: the file round-trips to the run history; .json
     assert.equal(r.code, 0);
     assert.equal(r.stdout, '');
     assert.equal(r.stderr, `wrote 5 runs to ${out}\n`);
-    assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')), history.list());
+    const exported = JSON.parse(readFileSync(out, 'utf8')) as Array<Record<string, unknown>>;
+    assert.deepEqual(exported.map(({ quick: _q, caveat: _c, ...rest }) => rest), history.list());
+    assert.deepEqual(exported.map((x) => [x.quick, x.caveat]), Array(5).fill([false, null]));
     assert.deepEqual(readdirSync(join(workspace, 'out')), ['runs.json'], 'no temp file left');
 
     const implied = join(workspace, 'p3.json');
@@ -94,23 +96,42 @@ test('export: a bad --format, an unwritable --out or a missing workspace is a on
     // A folder in the way of the file, and a file in the way of the folder.
     const dirOut = join(workspace, 'adir');
     mkdirSync(dirOut);
-    await assert.rejects(main(['--workspace', workspace, '--format', 'csv', '--out', dirOut]), oneLine(/^--out .*adir: cannot write \(EISDIR\)/));
+    await assert.rejects(main(['--workspace', workspace, '--format', 'csv', '--out', dirOut]), oneLine(/^--out: cannot write .*adir: it is a folder, not a file$/));
     writeFileSync(join(workspace, 'afile'), 'keep');
     const under = join(workspace, 'afile', 'runs.csv');
-    await assert.rejects(main(['--workspace', workspace, '--out', under]), oneLine(/^--out .*afile[\\/]runs\.csv: cannot write \((ENOTDIR|EEXIST)\)/));
+    await assert.rejects(main(['--workspace', workspace, '--out', under]), oneLine(/^--out: cannot write .*afile[\\/]runs\.csv: (a part of the path is not a folder|a file of that name appeared while writing)$/));
     assert.equal(readFileSync(join(workspace, 'afile'), 'utf8'), 'keep');
     if (process.platform !== 'win32' && process.getuid?.() !== 0) {
       const ro = join(workspace, 'ro');
       mkdirSync(ro);
       chmodSync(ro, 0o555);
       try {
-        await assert.rejects(main(['--workspace', workspace, '--out', join(ro, 'runs.csv')]), oneLine(/^--out .*ro[\\/]runs\.csv: cannot write \(EACCES\)/));
+        await assert.rejects(main(['--workspace', workspace, '--out', join(ro, 'runs.csv')]), oneLine(/^--out: cannot write .*ro[\\/]runs\.csv: permission denied/));
         assert.deepEqual(readdirSync(ro), []);
       } finally {
         chmodSync(ro, 0o755);
       }
     }
     await assert.rejects(main(['--workspace', join(workspace, 'nope'), '--format', 'csv']), oneLine(/--workspace .*nope: no such folder/));
+  } finally {
+    rmSync(workspace, { recursive: true, force: true });
+  }
+});
+
+test('export: a quick or tiny-model run is marked in the quick and caveat columns (CSV) and fields (JSON)', async () => {
+  const { workspace, history } = sampleWorkspace();
+  try {
+    const base = history.get('r1')!;
+    history.save({ ...base, id: 'q1', createdAt: '2026-01-01T00:00:09Z', config: { ...base.config, model: '/models/distilbert-tiny-random', limitTrain: 64, limitEval: 32 } });
+    history.save({ ...base, id: 't1', createdAt: '2026-01-01T00:00:10Z', config: { ...base.config, model: '/models/distilbert-tiny-random' } });
+    const rows = parseCsv((await capture(() => main(['--workspace', workspace, '--format', 'csv']))).stdout);
+    const col = (name: string) => rows[0].indexOf(name);
+    assert.deepEqual(rows.slice(1).map((r) => [r[0], r[col('quick')], r[col('caveat')]]), [
+      ['r1', 'no', ''], ['r2', 'no', ''], ['r3', 'no', ''], ['r4', 'no', ''], ['r5', 'no', ''],
+      ['q1', 'yes', 'quick run with distilbert-tiny-random'], ['t1', 'yes', 'run with distilbert-tiny-random (a tiny test model)'],
+    ]);
+    const json = JSON.parse((await capture(() => main(['--workspace', workspace, '--format', 'json']))).stdout) as Array<{ id: string; quick: boolean }>;
+    assert.deepEqual(json.filter((x) => x.quick).map((x) => x.id), ['q1', 't1']);
   } finally {
     rmSync(workspace, { recursive: true, force: true });
   }

@@ -1,8 +1,10 @@
-// `bert-lab export --format csv|json [--out file]`: the run history for a spreadsheet or a script.
+// `bert-lab export --format csv|json [--out file]`: the run history for a spreadsheet or a script (every
+// attempt; a `quick` column marks quick and tiny-model results).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { workspaceDir } from '../workspace';
-import { RunHistory, writeFileAtomic } from '../../experiments/history';
+import { RunHistory } from '../../experiments/history';
+import { writeFileAtomic } from '../../files/atomic';
 import { toCsv, toJson } from '../../experiments/export';
 
 export const summary = 'Export the run history to CSV or JSON';
@@ -22,8 +24,8 @@ export async function main(argv: string[]): Promise<number> {
     try {
       writeFileAtomic(resolve(values.out), text);
     } catch (e) {
-      // One line naming the file the user gave (the raw error names the temp file beside it).
-      throw new Error(`--out ${resolve(values.out)}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      // One line naming the file the user gave (never our temp file beside it).
+      throw new Error(`--out: ${(e as Error).message}`);
     }
     console.error(`wrote ${runs.length} runs to ${values.out}`);
   } else {
