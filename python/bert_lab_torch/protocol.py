@@ -7,7 +7,7 @@ Commands (stdin), answered in order; each ends with exactly one terminal event (
   {"cmd":"data", "split":"train|val|test", "file":<token-id file>}                  -> {"event":"ok"}
   {"cmd":"trainEpoch", "split", "order":[int], "batchSize", "seed", "lr"}
       -> {"event":"step", "step", "steps", "lossSum", "correct", "seen"}* -> {"event":"epochDone", "lossSum", "correct", "seen", "seconds"}
-  {"cmd":"evaluate", "split", "batchSize"} -> {"event":"evalStep", "step", "steps"}* -> {"event":"evaluated", "lossSum", "predictions"}
+  {"cmd":"evaluate", "split", "batchSize", "logits"?: bool} -> {"event":"evalStep", "step", "steps"}* -> {"event":"evaluated", "lossSum", "predictions", "logits"?}
   {"cmd":"keepBest"} | {"cmd":"restoreBest"}                                       -> {"event":"ok"}
   {"cmd":"save", "file":<model.safetensors>}                                       -> {"event":"ok"}
   {"cmd":"parity", "config", "weights", "inputs":{input_ids, attention_mask, token_type_ids?, labels}, "out":<file>} -> {"event":"parity"}

@@ -98,8 +98,12 @@ class Server:
 
     def cmd_evaluate(self, m):
         emit = lambda step, steps: self.send({"event": "evalStep", "step": step, "steps": steps})
-        loss_sum, preds = self.engine.evaluate(m["split"], int(m["batchSize"]), emit, self.cancel.is_set)
-        self.send({"event": "evaluated", "lossSum": loss_sum, "predictions": preds})
+        logits = [] if m.get("logits") else None
+        loss_sum, preds = self.engine.evaluate(m["split"], int(m["batchSize"]), emit, self.cancel.is_set, logits_out=logits)
+        out = {"event": "evaluated", "lossSum": loss_sum, "predictions": preds}
+        if logits is not None:
+            out["logits"] = torch.cat(logits).cpu().tolist() if logits else []
+        self.send(out)
 
     def cmd_keepBest(self, m):
         self.engine.keep_best()

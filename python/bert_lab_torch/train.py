@@ -208,8 +208,9 @@ class Engine:
         return float(loss_sum), int(correct), seen
 
     @torch.no_grad()
-    def evaluate(self, split, batch_size, emit=lambda *a: None, cancelled=lambda: False, interval=0.2):
-        """Inference mode (no dropout). Returns (loss_sum, predictions list) in split order."""
+    def evaluate(self, split, batch_size, emit=lambda *a: None, cancelled=lambda: False, interval=0.2, logits_out=None):
+        """Inference mode (no dropout). Returns (loss_sum, predictions list) in split order; appends the
+        float32 logits to `logits_out` when given."""
         self.model.eval()
         s = self.splits[split]
         steps = (s.n + batch_size - 1) // batch_size
@@ -225,6 +226,8 @@ class Engine:
                 logits = self.model(ids, mask)
             loss_sum += cross_entropy_sum(logits, labels).double()
             preds.append(logits.argmax(-1))
+            if logits_out is not None:
+                logits_out.append(logits.float())
             now = time.monotonic()
             if now - last >= interval or step == steps:
                 last = now

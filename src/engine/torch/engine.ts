@@ -206,6 +206,13 @@ export class TorchEngine implements ComputeEngine {
     }
   }
 
+  /** The logits of a split (float32, split order): for checks across engines. */
+  async logits(split: 'val' | 'test', batchSize: number): Promise<number[][]> {
+    const r = await this.proc.request({ cmd: 'evaluate', split, batchSize, logits: true });
+    if (r.event !== 'evaluated' || !r.logits) throw new Error('PyTorch process: unexpected answer to evaluate');
+    return r.logits;
+  }
+
   async keepBest() { await this.proc.request({ cmd: 'keepBest' }); }
   async restoreBest() { await this.proc.request({ cmd: 'restoreBest' }); return true; }
 

@@ -12,7 +12,7 @@ export type TorchCommand =
   | { cmd: 'load'; config: WireConfig; weights: string; device: TorchDevice; precision: string }
   | { cmd: 'data'; split: 'train' | 'val' | 'test'; file: string }
   | { cmd: 'trainEpoch'; split: 'train'; order: number[]; batchSize: number; seed: number; lr: number }
-  | { cmd: 'evaluate'; split: 'val' | 'test'; batchSize: number }
+  | { cmd: 'evaluate'; split: 'val' | 'test'; batchSize: number; logits?: boolean }
   | { cmd: 'keepBest' } | { cmd: 'restoreBest' }
   | { cmd: 'save'; file: string }
   | { cmd: 'parity'; config: WireConfig; weights: string; inputs: unknown; out: string }
@@ -24,7 +24,7 @@ export type TorchEvent =
   | { event: 'step'; step: number; steps: number; lossSum: number; correct: number; seen: number }
   | { event: 'epochDone'; lossSum: number; correct: number; seen: number; seconds: number }
   | { event: 'evalStep'; step: number; steps: number }
-  | { event: 'evaluated'; lossSum: number; predictions: number[] }
+  | { event: 'evaluated'; lossSum: number; predictions: number[]; logits?: number[][] }
   | { event: 'parity' }
   | { event: 'error'; message: string; oom: boolean; cancelled?: boolean };
 
