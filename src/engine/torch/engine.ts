@@ -4,7 +4,7 @@
 // worker; cancel stops it between steps and kills it if it does not answer within 500 ms.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { EngineInfo } from '../../protocol';
 import type { SequenceClassifier } from '../api';
@@ -152,6 +152,8 @@ export class TorchEngine implements ComputeEngine {
   private constructor(readonly proc: TorchProcess, readonly info: EngineInfo, private readonly workDir: string) {}
 
   static async start(o: TorchEngineOptions): Promise<TorchEngine> {
+    // Python runs in its package folder: every path it gets is absolute.
+    o = { ...o, weights: resolve(o.weights), workDir: resolve(o.workDir) };
     mkdirSync(o.workDir, { recursive: true });
     const proc = new TorchProcess(o.python, o.env);
     try {

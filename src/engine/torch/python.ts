@@ -35,7 +35,9 @@ export function pythonPackageDir(): string {
 
 /** Interpreters to try, in order (explicit first; duplicates removed). */
 export function pythonCandidates(explicit?: string): string[] {
-  const list = [explicit, process.env.BERT_LAB_PYTHON, ...(process.platform === 'win32' ? ['python', 'py'] : ['python3', 'python'])];
+  // Last, the system interpreter: distributions package torch for it (Debian's python3-torch) while a
+  // python3 earlier on PATH (pyenv, /usr/local) may lack it.
+  const list = [explicit, process.env.BERT_LAB_PYTHON, ...(process.platform === 'win32' ? ['python', 'py'] : ['python3', 'python', '/usr/bin/python3'])];
   return [...new Set(list.filter((x): x is string => !!x))];
 }
 
@@ -102,7 +104,7 @@ export function probeTorch(python: string, opts: { timeoutMs?: number; noCache?:
         try { j = JSON.parse(stdout.trim().split('\n').pop() ?? ''); } catch {
           return fail(`${python}: the torch probe failed (${(stderr || String(err ?? 'no output')).trim().split('\n').pop()})`);
         }
-        const probe: TorchProbe = { python, pythonVersion: j.python, torch: j.torch, cuda: !!j.cuda, cudaName: j.cudaName, mps: !!j.mps, threads: j.threads ?? 1, error: j.error };
+        const probe: TorchProbe = { python, pythonVersion: j.python, torch: j.torch, cuda: !!j.cuda, cudaName: j.cudaName, mps: !!j.mps, threads: j.threads ?? 1, error: j.error && `${python}: ${j.error}` };
         const [maj, min] = (j.python ?? '0.0').split('.').map(Number);
         if (!probe.error && (maj < 3 || (maj === 3 && min < 9))) probe.error = `${python}: Python ${j.python} is too old (the PyTorch engine needs 3.9 or later)`;
         const [tmaj, tmin] = (j.torch ?? '0.0').split('.').map((x) => parseInt(x, 10));
