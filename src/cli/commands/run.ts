@@ -122,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`bert-lab run: expected one of ${valid.join(', ')}\n\n${HELP}`);
     return 2;
   }
-  const backends = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+  const backends = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu', 'torch', 'torch-cuda', 'torch-mps', 'torch-cpu'];
   if (values.backend && !backends.includes(values.backend)) throw new Error(`--backend: one of ${backends.join(', ')}`);
   const int = (x: number) => Number.isInteger(x) && x >= 1;
   const settings: Partial<Settings> = {
