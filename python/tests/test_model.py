@@ -201,3 +201,20 @@ class ProcessTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ScriptsTest(unittest.TestCase):
+    def test_gpu_epoch_tiny_and_bench(self):
+        from bert_lab_torch import bench, gpu_epoch
+        lengths = gpu_epoch.imdb_lengths(1000, 512, 1)
+        self.assertTrue(200 < float(lengths.float().mean()) < 330)  # IMDB: mean 314 untruncated
+        self.assertTrue(0.08 < float((lengths == 512).float().mean()) < 0.22)  # 14.6% longer than 512
+        out = io.StringIO()
+        from contextlib import redirect_stdout
+        with redirect_stdout(out):
+            gpu_epoch.main(["--tiny", "--examples", "16", "--max-len", "64"])
+            bench.main(["--model", "tiny", "--max-len", "32", "--steps", "1", "--impl", "reference"])
+        rows = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
+        self.assertEqual(rows[0]["model"], "tiny")
+        self.assertGreater(rows[0]["secondsPerEpoch"], 0)
+        self.assertEqual(rows[1]["impl"], "reference")
