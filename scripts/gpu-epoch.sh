@@ -8,4 +8,9 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 export PYTHONPATH="$here/python${PYTHONPATH:+:$PYTHONPATH}"
-exec "${PYTHON:-python3}" -m bert_lab_torch.gpu_epoch "$@"
+# The first interpreter with torch: $PYTHON, python3 on PATH, then the system one (Debian's python3-torch).
+for py in ${PYTHON:-} python3 /usr/bin/python3; do
+  if "$py" -c 'import torch' >/dev/null 2>&1; then exec "$py" -m bert_lab_torch.gpu_epoch "$@"; fi
+done
+echo "gpu-epoch.sh: no python3 with torch found (set PYTHON=/path/to/python)" >&2
+exit 1
