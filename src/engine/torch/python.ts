@@ -1,11 +1,11 @@
 // Finding Python and probing its torch: `--python` / config.python, BERT_LAB_PYTHON, the
 // bertLab.pythonPath setting (the extension passes it as `python`), then python3 / python on PATH.
 // The probe (`python -m bert_lab_torch --probe`: torch version, CUDA, MPS) is cached per interpreter
-// (in memory, and on disk keyed by the interpreter's path, size and mtime) and times out cleanly.
+// (in memory; on disk, when torch works, keyed by the interpreter's file, size and mtime) and times out cleanly.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 
 export interface TorchProbe {
   python: string;
@@ -48,10 +48,25 @@ function cacheFile(): string {
   return join(base, 'bert-lab', 'torch-probe.json');
 }
 
+/** A PATH name (python3) as the file it runs, so that its probe can be cached on disk. */
+export function onPath(name: string): string | undefined {
+  if (isAbsolute(name) || name.includes('/') || name.includes('\\')) return existsSync(name) ? name : undefined;
+  const exts = process.platform === 'win32' ? ['.exe', '.cmd', ''] : [''];
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    for (const ext of exts) {
+      const f = join(dir, name + ext);
+      if (dir && existsSync(f)) return f;
+    }
+  }
+  return undefined;
+}
+
 function interpreterStamp(python: string): string | undefined {
   try {
-    const s = statSync(python); // only an explicit path can be stat'ed; PATH names are probed every process
-    return `${s.size}:${s.mtimeMs}`;
+    const file = onPath(python);
+    if (!file) return undefined;
+    const s = statSync(file); // pyenv shims and venvs: the file run for this name (a new venv = a new stamp)
+    return `${file}:${s.size}:${s.mtimeMs}:${process.env.PYENV_VERSION ?? ''}:${process.env.VIRTUAL_ENV ?? ''}`;
   } catch {
     return undefined;
   }
@@ -109,7 +124,8 @@ export function probeTorch(python: string, opts: { timeoutMs?: number; noCache?:
         if (!probe.error && (maj < 3 || (maj === 3 && min < 9))) probe.error = `${python}: Python ${j.python} is too old (the PyTorch engine needs 3.9 or later)`;
         const [tmaj, tmin] = (j.torch ?? '0.0').split('.').map((x) => parseInt(x, 10));
         if (!probe.error && (tmaj < 1 || (tmaj === 1 && tmin < 13))) probe.error = `${python}: torch ${j.torch} is too old (the PyTorch engine needs 1.13 or later)`;
-        if (stamp && !opts.noCache) writeCache(python, stamp, probe);
+        // Only a working torch is remembered across processes: one installed later is found at once.
+        if (stamp && !opts.noCache && !probe.error) writeCache(python, stamp, probe);
         resolveProbe(probe);
       });
   });
