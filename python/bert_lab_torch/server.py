@@ -73,6 +73,10 @@ class Server:
         config = ModelConfig.from_ts(m["config"])
         device = pick_device(m.get("device"))
         precision = pick_precision(m.get("precision"), device)
+        if device.type == "cuda":
+            # TensorFlow (the notebook's Keras) runs float32 matmuls in TF32 on Ampere and later; so do we.
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
         model = build_model(config)
         tensors, _ = read_safetensors(m["weights"])
         load_weights_(model, tensors, m["weights"])

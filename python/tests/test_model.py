@@ -172,6 +172,22 @@ class EngineTest(unittest.TestCase):
             runs.append(e.train_epoch("train", list(range(32)), 8, 123, lambda *a: None))
         self.assertEqual(runs[0], runs[1])
 
+    def test_bf16_autocast_trains_with_fp32_master_weights(self):
+        e = tiny_engine()
+        e.precision = "bf16"
+        e.splits["train"] = toy_split(32, 1)
+        e.set_lr(1e-2)
+        loss_sum, _, seen = e.train_epoch("train", list(range(32)), 8, 1, lambda *a: None)
+        self.assertTrue(math.isfinite(loss_sum) and seen == 32)
+        self.assertTrue(all(p.dtype == torch.float32 for p in e.model.parameters()))
+
+    def test_precision_policy(self):
+        from bert_lab_torch.server import pick_precision
+        self.assertEqual(pick_precision("auto", torch.device("cpu")), "fp32")
+        self.assertEqual(pick_precision("auto", torch.device("cuda")), "mixed_float16")
+        with self.assertRaisesRegex(ValueError, "mixed_float16 needs a CUDA GPU"):
+            pick_precision("mixed_float16", torch.device("cpu"))
+
     def test_injected_oom_is_recognised(self):
         e = tiny_engine()
         e.splits["train"] = toy_split(32, 1)

@@ -91,7 +91,7 @@ export async function runInWorker(
     const pref = config.backend ?? 'auto';
     const choice: EngineChoice = deps.selectEngine ? await deps.selectEngine(pref, config.python) : { kind: 'tfjs', info: await deps.initBackend(pref) };
     // The PyTorch engine's initial weights are read (and a missing head seeded) by TensorFlow.js on the CPU.
-    let engine: EngineInfo = choice.kind === 'tfjs' ? choice.info : await deps.initBackend('cpu');
+    let engine: EngineInfo = choice.kind === 'tfjs' ? { engine: 'tensorflow.js', precision: 'fp32', ...choice.info } : await deps.initBackend('cpu');
     if (choice.kind === 'tfjs') send({ type: 'log', level: 'info', message: `engine: ${engine.backend} on ${engine.device} (${engine.reason})` });
 
     progress('load', 0, 3);

@@ -2,6 +2,14 @@
 // lines, spawned WITHOUT a shell. Whole epochs run in Python in the order fit() gives; token ids go
 // over once per split as a binary file. The process exits when its stdin closes, so it dies with the
 // worker; cancel stops it between steps and kills it if it does not answer within 500 ms.
+//
+// Same experiment, different random streams: the order of the examples, the batches, the initial
+// weights (written by TypeScript), Adam and the loss are the same on both engines, so with dropout off
+// the two agree step by step (engine.test.ts: 20 steps, 1e-4). With dropout on the MASKS differ:
+// TensorFlow.js draws them per step from mixSeed(seed, epoch, step) with its own generator, torch
+// seeds its generator once per epoch with mixSeed(seed, epoch) and draws every mask from it in call
+// order. Each engine is reproducible on its own (same seed, same device and batch: same masks; CUDA
+// kernels may add nondeterminism in the last bits); across engines runs agree in distribution only.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
