@@ -138,6 +138,8 @@ class Engine:
         self.best = None
         self.log = log or (lambda *_: None)
         self.inject_oom_at = None  # tests: raise an out-of-memory at this (1-based) training step
+        # Loss sums in float64 on the device (one read-back per progress message); MPS has no float64.
+        self.acc_dtype = torch.float32 if self.device.type == "mps" else torch.float64
 
     def autocast(self):
         if self.precision == "fp32":
@@ -174,7 +176,7 @@ class Engine:
         params = self.optimizer.params
         order = torch.as_tensor(order, dtype=torch.long)
         steps = (order.numel() + batch_size - 1) // batch_size
-        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        loss_sum = torch.zeros((), dtype=self.acc_dtype, device=self.device)
         correct = torch.zeros((), dtype=torch.long, device=self.device)
         seen, last = 0, time.monotonic()
         for step in range(1, steps + 1):
@@ -198,7 +200,7 @@ class Engine:
                 loss.backward()
                 self.optimizer.step()
             with torch.no_grad():
-                loss_sum += ce.detach().double()
+                loss_sum += ce.detach().to(self.acc_dtype)
                 correct += (logits.detach().argmax(-1) == labels).sum()
             seen += idx.numel()
             now = time.monotonic()
@@ -214,7 +216,7 @@ class Engine:
         self.model.eval()
         s = self.splits[split]
         steps = (s.n + batch_size - 1) // batch_size
-        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        loss_sum = torch.zeros((), dtype=self.acc_dtype, device=self.device)
         preds = []
         last = time.monotonic()
         for step in range(1, steps + 1):
@@ -224,7 +226,7 @@ class Engine:
             ids, mask, labels = self.batch(split, idx)
             with self.autocast():
                 logits = self.model(ids, mask)
-            loss_sum += cross_entropy_sum(logits, labels).double()
+            loss_sum += cross_entropy_sum(logits, labels).to(self.acc_dtype)
             preds.append(logits.argmax(-1))
             if logits_out is not None:
                 logits_out.append(logits.float())

@@ -181,6 +181,28 @@ class EngineTest(unittest.TestCase):
         self.assertTrue(math.isfinite(loss_sum) and seen == 32)
         self.assertTrue(all(p.dtype == torch.float32 for p in e.model.parameters()))
 
+    def test_loss_scaling_in_the_loop_skips_overflowing_steps(self):
+        # The mixed_float16 path's scaling logic, exercised on the CPU: an absurd scale overflows the
+        # gradients, so the step is skipped (weights unchanged, Adam's t not advanced) and the scale halves.
+        e = tiny_engine()
+        e.splits["train"] = toy_split(8, 1)
+        e.set_lr(1e-2)
+        e.loss_scale = LossScale(initial=1e300)  # loss * scale is inf in float32
+        before = [p.detach().clone() for p in e.model.parameters()]
+        e.train_epoch("train", list(range(8)), 8, 1, lambda *a: None)
+        self.assertEqual(e.optimizer.t, 0)
+        self.assertTrue(all(torch.equal(a, b) for a, b in zip(before, e.model.parameters())))
+        self.assertEqual(e.loss_scale.scale, 5e299)
+        e.loss_scale = LossScale(initial=2.0 ** 15)
+        ref = tiny_engine()
+        ref.splits["train"] = toy_split(8, 1)
+        ref.set_lr(1e-2)
+        e.train_epoch("train", list(range(8)), 8, 1, lambda *a: None)
+        ref.train_epoch("train", list(range(8)), 8, 1, lambda *a: None)
+        self.assertEqual(e.optimizer.t, 1)
+        for a, b in zip(e.model.parameters(), ref.model.parameters()):
+            self.assertLess(float((a - b).abs().max()), 1e-6)  # scaled, unscaled: the same update
+
     def test_precision_policy(self):
         from bert_lab_torch.server import pick_precision
         self.assertEqual(pick_precision("auto", torch.device("cpu")), "fp32")
