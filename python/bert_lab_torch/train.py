@@ -38,11 +38,15 @@ class KerasAdam:
         ms = [self.m[i] for i in idx]
         vs = [self.v[i] for i in idx]
         if HAS_FOREACH:
-            d = torch._foreach_sub(gs, ms)
-            torch._foreach_add_(ms, d, alpha=1 - self.beta1)
-            g2 = torch._foreach_mul(gs, gs)
-            torch._foreach_sub_(g2, vs)
-            torch._foreach_add_(vs, g2, alpha=1 - self.beta2)
+            # In place, one temporary list (sqrt(v)): m + (g - m)(1 - b1) is lerp; v as b2 v + (1 - b2) g g
+            # (the same value up to rounding, without a g^2 temporary the size of the model).
+            if hasattr(torch, "_foreach_lerp_"):
+                torch._foreach_lerp_(ms, gs, 1 - self.beta1)
+            else:
+                for m, g in zip(ms, gs):
+                    m.lerp_(g, 1 - self.beta1)
+            torch._foreach_mul_(vs, self.beta2)
+            torch._foreach_addcmul_(vs, gs, gs, value=1 - self.beta2)
             den = torch._foreach_sqrt(vs)
             torch._foreach_add_(den, self.eps)
             torch._foreach_addcdiv_(ps, ms, den, value=-alpha)
