@@ -84,6 +84,8 @@ class Server:
         self.engine = Engine(model, device, precision)
         if os.environ.get("BERT_LAB_TORCH_INJECT_OOM"):
             self.engine.inject_oom_at = int(os.environ["BERT_LAB_TORCH_INJECT_OOM"])
+        if os.environ.get("BERT_LAB_TORCH_INJECT_OOM_ABOVE"):
+            self.engine.inject_oom_above = int(os.environ["BERT_LAB_TORCH_INJECT_OOM_ABOVE"])
         self.send({"event": "loaded", "device": device.type, "deviceName": device_name(device), "torch": torch.__version__,
                    "precision": precision, "threads": torch.get_num_threads()})
 

@@ -142,6 +142,7 @@ class Engine:
         self.best = None
         self.log = log or (lambda *_: None)
         self.inject_oom_at = None  # tests: raise an out-of-memory at this (1-based) training step
+        self.inject_oom_above = None  # tests: ... at every batch larger than this
         # Loss sums in float64 on the device (one read-back per progress message); MPS has no float64.
         self.acc_dtype = torch.float32 if self.device.type == "mps" else torch.float64
 
@@ -187,7 +188,8 @@ class Engine:
             if cancelled():
                 raise KeyboardInterrupt
             idx = order[(step - 1) * batch_size: step * batch_size]
-            if self.inject_oom_at is not None and step == self.inject_oom_at:
+            if (self.inject_oom_at is not None and step == self.inject_oom_at) or \
+                    (self.inject_oom_above is not None and batch_size > self.inject_oom_above):
                 raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB (injected by a test)")
             ids, mask, labels = self.batch(split, idx)
             for p in params:
