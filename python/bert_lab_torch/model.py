@@ -66,18 +66,32 @@ class ModelConfig:
 
 
 def attention(q, k, v, keep, dropout_p, training, scale_q_first):
-    """q, k, v: [B, heads, T, d]; keep: bool [B, T] (True = real token). Returns [B, heads, T, d]."""
+    """q, k, v: [B, heads, T, d]; keep: bool [B, T] (True = real token), or None when nothing is padded.
+    Returns [B, heads, T, d]."""
     d = q.shape[-1]
     if HAS_SDPA:
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=keep[:, None, None, :], dropout_p=dropout_p if training else 0.0)
+        mask = None if keep is None else keep[:, None, None, :]
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p if training else 0.0)
+    # In place where autograd allows it (matmul's backward does not need its output): at T = 512 each
+    # copy of the scores is 100 MB per layer for a batch of 8.
     if scale_q_first:  # DistilBERT: q / sqrt(d), then scores, then masked_fill
         scores = torch.matmul(q / math.sqrt(d), k.transpose(-1, -2))
-        scores = scores.masked_fill(~keep[:, None, None, :], torch.finfo(scores.dtype).min)
+        if keep is not None:
+            scores.masked_fill_(~keep[:, None, None, :], torch.finfo(scores.dtype).min)
     else:  # BERT: scores / sqrt(d) + (1 - mask) * finfo.min
-        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(d)
-        scores = scores + (~keep[:, None, None, :]).to(scores.dtype) * torch.finfo(scores.dtype).min
+        scores = torch.matmul(q, k.transpose(-1, -2)).div_(math.sqrt(d))
+        if keep is not None:
+            scores.add_((~keep[:, None, None, :]).to(scores.dtype) * torch.finfo(scores.dtype).min)
     probs = F.dropout(torch.softmax(scores, dim=-1), dropout_p, training)
     return torch.matmul(probs, v)
+
+
+def keep_mask(mask):
+    """bool [B, T] of real tokens, or None when the batch has no padding (cheaper attention)."""
+    if mask is None:
+        return None
+    keep = mask.bool()
+    return None if (keep.device.type == "cpu" and bool(keep.all())) else keep
 
 
 def split_heads(x, heads):
@@ -171,7 +185,7 @@ class DistilBertForSequenceClassification(nn.Module):
         self.dropout = nn.Dropout(c.classifier_dropout)
 
     def forward(self, ids, mask, token_type_ids=None):
-        h = self.distilbert(ids, mask.bool())[:, 0]
+        h = self.distilbert(ids, keep_mask(mask))[:, 0]
         return self.classifier(self.dropout(F.relu(self.pre_classifier(h))))
 
 
@@ -286,7 +300,7 @@ class BertForSequenceClassification(nn.Module):
 
     def forward(self, ids, mask, token_type_ids=None):
         types = token_type_ids if token_type_ids is not None else torch.zeros_like(ids)
-        return self.classifier(self.dropout(self.bert(ids, mask.bool(), types)))
+        return self.classifier(self.dropout(self.bert(ids, keep_mask(mask), types)))
 
 
 def build_model(c: ModelConfig) -> nn.Module:

@@ -163,10 +163,11 @@ class Engine:
             ids[r, :x.numel()] = x
             mask[r, :x.numel()] = 1
         labels = s.labels[idx]
+        if bool(mask.all()):
+            mask = None  # no padding in this batch: attention needs no mask (checked here, on the CPU)
         nb = self.device.type == "cuda"
-        if nb:
-            ids, mask, labels = ids.pin_memory(), mask.pin_memory(), labels.pin_memory()
-        return ids.to(self.device, non_blocking=nb), mask.to(self.device, non_blocking=nb), labels.to(self.device, non_blocking=nb)
+        move = lambda t: None if t is None else (t.pin_memory() if nb else t).to(self.device, non_blocking=nb)
+        return move(ids), move(mask), move(labels)
 
     def set_lr(self, lr):
         if self.optimizer is None:
