@@ -86,8 +86,12 @@ export async function installTorchEngine(storageDir: string, o: InstallOptions =
   }
   cancelled();
   const gpu = await (o.hasGpu ?? nvidiaGpu)();
-  o.onLog?.(gpu ? 'nvidia-smi found a GPU: installing the CUDA build of torch' : 'no NVIDIA GPU found: installing the CPU build of torch');
-  const args = o.pipArgs ?? ['torch', '--index-url', gpu ? 'https://download.pytorch.org/whl/cu126' : 'https://download.pytorch.org/whl/cpu'];
+  o.onLog?.(gpu ? 'nvidia-smi found a GPU: installing the CUDA build of torch'
+    : process.platform === 'darwin' ? 'macOS: installing torch (with Apple MPS)' : 'no NVIDIA GPU found: installing the CPU build of torch');
+  // macOS: PyPI's torch has MPS built in; elsewhere PyTorch's own index, CUDA 12.6 build (drivers >= 525)
+  // or the CPU-only build (a fraction of the download).
+  const args = o.pipArgs ?? (process.platform === 'darwin' ? ['torch']
+    : ['torch', '--index-url', gpu ? 'https://download.pytorch.org/whl/cu126' : 'https://download.pytorch.org/whl/cpu']);
   const r = await run(py, ['-m', 'pip', 'install', '--disable-pip-version-check', ...args], o);
   cancelled();
   if (r.code !== 0) throw new Error(`pip could not install torch into ${venv}: ${pipFailureLine(r.tail)}`);
