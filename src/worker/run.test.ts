@@ -193,3 +193,16 @@ test('a forced torch backend that is missing is a setup failure with one clear l
   assert.ok(last?.type === 'failed' && last.stage === 'setup', JSON.stringify(last));
   assert.match(last.reason, /PyTorch engine not available \(\/nonexistent\/python3: not found\).*Install PyTorch Engine/);
 });
+
+test('precision reaches the PyTorch engine: bf16 on the CPU runs; mixed_float16 on the CPU is a setup failure', { skip: !existsSync(tiny) ? `${tiny} absent` : hasTorch ? false : 'torch is not available', timeout: 120_000 }, async () => {
+  const got: FromWorker[] = [];
+  await runInWorker({ runId: 't4', runDir: mkdtempSync(join(tmpdir(), 'worker-torch-')), config: { ...config, backend: 'torch-cpu', precision: 'bf16', saveModel: false, epochs: 1 } }, (m) => got.push(m), new AbortController().signal, torchDeps());
+  assert.equal(got.at(-1)?.type, 'finished', JSON.stringify(got.filter((m) => m.type === 'failed')));
+  const started = got.find((m) => m.type === 'started');
+  assert.ok(started?.type === 'started' && started.engine.precision === 'bf16');
+  const got2: FromWorker[] = [];
+  await runInWorker({ runId: 't5', runDir: mkdtempSync(join(tmpdir(), 'worker-torch-')), config: { ...config, backend: 'torch-cpu', precision: 'mixed_float16' } }, (m) => got2.push(m), new AbortController().signal, torchDeps());
+  const last = got2.at(-1);
+  assert.ok(last?.type === 'failed' && last.stage === 'setup', JSON.stringify(last));
+  assert.match(last.reason, /mixed_float16 needs a CUDA GPU/);
+});
