@@ -30,6 +30,7 @@
 // the whole bench, is skipped with the prediction printed)
 import * as tf from '@tensorflow/tfjs-core';
 import { spawnSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { BackendName } from '../src/protocol';
 import { initBackend } from '../src/engine/backend';
@@ -167,7 +168,8 @@ async function main(): Promise<number> {
     }
   }
   const steps = Number(values.steps);
-  say(`\nbatch ${BATCH}: training steps (step.ts lossAndGradients with automatic micro-batches + adam.ts KerasAdam); GFLOP/s counts matmul FLOPs (see the formula in scripts/bench.ts)`);
+  say(`\n${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  say(`batch ${BATCH}: training steps (step.ts lossAndGradients with automatic micro-batches + adam.ts KerasAdam); GFLOP/s counts matmul FLOPs (see the formula in scripts/bench.ts)`);
   say(`${'backend'.padEnd(15)} ${'model'.padEnd(16)} ${'MAX_LEN'.padStart(7)} ${'micro'.padStart(5)} ${'s/step'.padStart(9)} ${'examples/s'.padStart(11)} ${'GFLOP/s'.padStart(8)} ${'peak RSS MiB'.padStart(13)} ${'heap MiB'.padStart(9)}   warm-up+timed`);
   const budget = Number(values['max-minutes']);
   const total = Number(values['total-minutes']);
@@ -208,14 +210,15 @@ async function main(): Promise<number> {
           say(`${label}   failed: ${why.trim().slice(0, 160)}`);
           continue;
         }
-        const row = JSON.parse(line) as Row;
+        // The 1-minute load average at the end of the row: on a shared machine the numbers mean little above ~cores.
+        const row = { ...(JSON.parse(line) as Row), loadAverage: Number(loadavg()[0].toFixed(2)) };
         speed.set(model, row.gflops);
         if (values.json) console.log(JSON.stringify(row));
         else console.log(fmt(row));
       }
     }
   }
-  say(`\nbench took ${((performance.now() - started) / 60000).toFixed(1)} min`);
+  say(`\nload average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; bench took ${((performance.now() - started) / 60000).toFixed(1)} min`);
   return 0;
 }
 
