@@ -131,17 +131,24 @@ export async function exportTensors(model: SequenceClassifier): Promise<Map<stri
 
 /**
  * Saves a classifier as transformers' save_pretrained does (config.json + model.safetensors with
- * metadata {"format":"pt"}), plus the tokenizer files found in `tokenizerDir`. The folder is written
- * next to `dir` under a temporary name and renamed into place, so a crash leaves any earlier one intact.
+ * metadata {"format":"pt"}), plus the tokenizer files found in `tokenizerDir`; `labelNames` become
+ * id2label/label2id. The folder is written next to `dir` under a temporary name and renamed into place,
+ * so a crash leaves any earlier one intact.
  */
-export async function saveClassifier(model: SequenceClassifier, dir: string, opts: { tokenizerDir?: string } = {}): Promise<void> {
+export async function saveClassifier(model: SequenceClassifier, dir: string, opts: { tokenizerDir?: string; labelNames?: string[] } = {}): Promise<void> {
+  await saveModelFolder(dir, model.config, async (file) => writeSafetensors(file, await exportTensors(model), { format: 'pt' }), opts);
+}
+
+/** saveClassifier's folder logic for any engine: `writeWeights` writes model.safetensors to the file it is given. */
+export async function saveModelFolder(dir: string, config: ModelConfig, writeWeights: (file: string) => Promise<void>, opts: { tokenizerDir?: string; labelNames?: string[] } = {}): Promise<void> {
   const target = resolve(dir);
   mkdirSync(dirname(target), { recursive: true });
   const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
   mkdirSync(tmp);
   try {
-    writeFileSync(join(tmp, 'config.json'), `${JSON.stringify(toConfigJson(model.config), null, 2)}\n`);
-    writeSafetensors(join(tmp, 'model.safetensors'), await exportTensors(model), { format: 'pt' });
+    const labels = opts.labelNames && opts.labelNames.length === config.numLabels ? opts.labelNames : config.id2label;
+    writeFileSync(join(tmp, 'config.json'), `${JSON.stringify(toConfigJson({ ...config, id2label: labels }), null, 2)}\n`);
+    await writeWeights(join(tmp, 'model.safetensors'));
     if (opts.tokenizerDir) {
       for (const f of TOKENIZER_FILES) {
         const src = join(opts.tokenizerDir, f);

@@ -246,13 +246,21 @@ export function mergeHeads(x: tf.Tensor4D): tf.Tensor2D {
   return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [b * t, heads * d]);
 }
 
-/** Mean cross-entropy of logits [B, C] against int labels [B] (torch.nn.CrossEntropyLoss()). */
-export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+/**
+ * The one cross-entropy of the engine: per-example sparse categorical cross-entropy of logits [B, C]
+ * against int labels [B] (Keras SparseCategoricalCrossentropy(from_logits=True), reduction none): [B].
+ */
+export function perExampleCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {
     const logp = tf.logSoftmax(logits);
     const onehot = tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]);
-    return tf.neg(tf.mean(tf.sum(tf.mul(logp, onehot), 1))) as tf.Scalar;
+    return tf.neg(tf.sum(tf.mul(logp, onehot), 1)) as tf.Tensor1D;
   });
+}
+
+/** Mean cross-entropy over the batch (torch.nn.CrossEntropyLoss()). */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => tf.mean(perExampleCrossEntropy(logits, labels)) as tf.Scalar);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -52,3 +52,10 @@ export function valAccuracyAtMinValLoss(history: readonly EpochMetrics[]): numbe
   const epoch = bestEpochByValLoss(history);
   return history.find((h) => h.epoch === epoch)!.valAccuracy;
 }
+
+/** Unweighted mean over classes 0..K-1 of the per-class F1 (sklearn `average="macro"`). */
+export function macroF1(labels: ArrayLike<number>, predictions: ArrayLike<number>, numClasses: number): number {
+  let s = 0;
+  for (let c = 0; c < numClasses; c++) s += f1Score(labels, predictions, c);
+  return numClasses > 0 ? s / numClasses : 0;
+}

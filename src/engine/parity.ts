@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EncodedBatch, SequenceClassifier } from './api';
 import { classifierFromTensors } from './checkpoint';
-import { readConfig } from './config';
+import { type ModelConfig, readConfig } from './config';
 import { crossEntropy } from './layers';
 import { readSafetensors } from './safetensors';
 
@@ -26,7 +26,7 @@ export interface ParityLine {
 
 export interface ParityResult { lines: ParityLine[]; ok: boolean }
 
-interface Inputs { input_ids: number[][]; attention_mask: number[][]; token_type_ids?: number[][]; labels: number[] }
+export interface Inputs { input_ids: number[][]; attention_mask: number[][]; token_type_ids?: number[][]; labels: number[] }
 
 function readJson(file: string): unknown {
   if (!existsSync(file)) throw new Error(`${file}: not found`);
@@ -85,8 +85,32 @@ function compare(quantity: string, got: Float32Array | number[], ref: Float32Arr
   return { quantity, maxAbs, rel, checked, limit, ok: value <= limit && Number.isFinite(value) };
 }
 
-/** Runs the check on the current backend. */
-export async function runParity(dir: string): Promise<ParityResult> {
+/** What an engine computed on the fixture: logits [B*C] row-major, mean loss, gradient by parameter name. */
+export interface ParityOutput { logits: Float32Array | number[]; loss: number; grads: Map<string, { shape: number[]; data: Float32Array }> }
+
+/** The TensorFlow.js engine on the current backend. */
+async function tfjsCompute(model: SequenceClassifier, inputs: Inputs): Promise<ParityOutput> {
+  let out: ParityOutput | undefined;
+  tf.tidy(() => {
+    const batch: EncodedBatch = {
+      inputIds: tf.tensor2d(inputs.input_ids, undefined, 'int32'),
+      attentionMask: tf.tensor2d(inputs.attention_mask, undefined, 'int32'),
+      tokenTypeIds: inputs.token_type_ids ? tf.tensor2d(inputs.token_type_ids, undefined, 'int32') : undefined,
+    };
+    const { logits, loss, grads } = lossAndGradients(model, batch, tf.tensor1d(inputs.labels, 'int32'));
+    const o: ParityOutput = { logits: logits.dataSync() as Float32Array, loss: loss.dataSync()[0], grads: new Map() };
+    logits.dispose(); // kept out of the gradient scope by lossAndGradients
+    for (const [name, g] of grads) o.grads.set(name, { shape: g.shape.slice(), data: g.dataSync() as Float32Array });
+    out = o;
+  });
+  return out!;
+}
+
+/**
+ * Runs the check. `compute` is the engine under test (default: TensorFlow.js on the current backend);
+ * the PyTorch engine passes one that runs the fixture in Python (torch/parity.ts).
+ */
+export async function runParity(dir: string, compute?: (config: ModelConfig, modelFile: string, inputs: Inputs) => Promise<ParityOutput>): Promise<ParityResult> {
   const config = readConfig(join(dir, 'config.json'));
   const modelFile = join(dir, 'model.safetensors');
   const { model, missing } = classifierFromTensors(config, readSafetensors(modelFile).tensors, modelFile);
@@ -103,27 +127,20 @@ export async function runParity(dir: string): Promise<ParityResult> {
     const gradsFile = join(dir, 'grads.safetensors');
     const refGrads = readSafetensors(gradsFile).tensors;
 
+    const got = compute ? await compute(config, modelFile, inputs) : await tfjsCompute(model, inputs);
     const lines: ParityLine[] = [];
-    tf.tidy(() => {
-      const batch: EncodedBatch = {
-        inputIds: tf.tensor2d(inputs.input_ids, undefined, 'int32'),
-        attentionMask: tf.tensor2d(inputs.attention_mask, undefined, 'int32'),
-        tokenTypeIds: inputs.token_type_ids ? tf.tensor2d(inputs.token_type_ids, undefined, 'int32') : undefined,
-      };
-      const { logits, loss, grads } = lossAndGradients(model, batch, tf.tensor1d(inputs.labels, 'int32'));
-      lines.push(compare('logits', logits.dataSync() as Float32Array, (expected.logits as number[][]).flat(), 'max abs', LIMITS.logitsAbs));
-      logits.dispose(); // kept out of the gradient scope by lossAndGradients
-      const l = compare('loss', [loss.dataSync()[0]], [expected.loss as number], 'rel', LIMITS.lossRel);
-      lines.push(l);
-      for (const name of refGrads.keys()) if (!grads.has(name)) throw new Error(`${gradsFile}: tensor "${name}" is not a parameter of the model`);
-      for (const [name, g] of grads) {
-        const ref = refGrads.get(name);
-        if (!ref) throw new Error(`${gradsFile}: no gradient for parameter "${name}"`);
-        if (!tf.util.arraysEqual(ref.shape, g.shape)) throw new Error(`${gradsFile}: tensor "${name}" has shape ${JSON.stringify(ref.shape)}, the parameter has ${JSON.stringify(g.shape)}`);
-        const zero = hasZeroGradient(name);
-        lines.push(compare(`grad ${name}`, g.dataSync() as Float32Array, ref.data, zero ? 'max abs' : 'rel L2', zero ? LIMITS.zeroGradAbs : LIMITS.gradRelL2));
-      }
-    });
+    lines.push(compare('logits', got.logits, (expected.logits as number[][]).flat(), 'max abs', LIMITS.logitsAbs));
+    lines.push(compare('loss', [got.loss], [expected.loss as number], 'rel', LIMITS.lossRel));
+    for (const name of refGrads.keys()) if (!got.grads.has(name)) throw new Error(`${gradsFile}: tensor "${name}" is not a parameter of the model`);
+    for (const name of model.variables.keys()) {
+      const g = got.grads.get(name);
+      const ref = refGrads.get(name);
+      if (!ref) throw new Error(`${gradsFile}: no gradient for parameter "${name}"`);
+      if (!g) throw new Error(`the engine computed no gradient for parameter "${name}"`);
+      if (!tf.util.arraysEqual(ref.shape, g.shape)) throw new Error(`${gradsFile}: tensor "${name}" has shape ${JSON.stringify(ref.shape)}, the parameter has ${JSON.stringify(g.shape)}`);
+      const zero = hasZeroGradient(name);
+      lines.push(compare(`grad ${name}`, g.data, ref.data, zero ? 'max abs' : 'rel L2', zero ? LIMITS.zeroGradAbs : LIMITS.gradRelL2));
+    }
     return { lines, ok: lines.every((l) => l.ok) };
   } finally {
     model.dispose();

@@ -15,6 +15,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients'; // the step differentiates the model
 import type { EncodedBatch, SequenceClassifier } from './api';
 import type { ModelConfig } from './config';
+import { microBatchSeed } from './seed';
+import { perExampleCrossEntropy } from './layers';
 
 /** WASM32's largest heap (tfjs-backend-wasm grows its memory up to 4 GiB). */
 export const WASM_HEAP_BYTES = 4 * 1024 ** 3;
@@ -85,15 +87,7 @@ export function autoMicroBatch(c: ModelConfig, seqLen: number, batchSize: number
   return Math.ceil(batchSize / parts);
 }
 
-/** The dropout seed of micro-batch `k` (k ≥ 1) of a step whose seed is `seed` (a 32-bit mix, 31-bit result). */
-export function microBatchSeed(seed: number, k: number): number {
-  let h = (seed ^ 0x5bd1e995) >>> 0;
-  h = Math.imul(h ^ (k >>> 0), 0x85ebca6b) >>> 0;
-  h = (h ^ (h >>> 13)) >>> 0;
-  h = Math.imul(h, 0xc2b2ae35) >>> 0;
-  h = (h ^ (h >>> 16)) >>> 0;
-  return h & 0x7fffffff;
-}
+export { microBatchSeed };
 
 export interface StepOptions {
   /** Dropout on (training) or off. */
@@ -155,9 +149,7 @@ export function lossAndGradients(model: SequenceClassifier, batch: EncodedBatch,
           const logits = model.apply(part, opts.training, partSeed);
           correctPart = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), tf.cast(partLabels, 'int32')), 'int32')));
           // Σ CE over this micro-batch / B: the micro-batch gradients then sum to the full-batch mean's.
-          const logp = tf.logSoftmax(logits);
-          const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.cast(partLabels, 'int32'), logits.shape[1])));
-          return tf.div(tf.neg(picked), batchSize) as tf.Scalar;
+          return tf.div(tf.sum(perExampleCrossEntropy(logits, partLabels)), batchSize) as tf.Scalar;
         }, varList);
         const newLoss = tf.add(lossSum, value);
         const newCorrect = tf.add(correctSum, correctPart!);

@@ -6,7 +6,7 @@ import type { EncodedBatch, SequenceClassifier } from './api';
 import { loadClassifier } from './checkpoint';
 import { shared } from './testing';
 import {
-  CancelledError, EarlyStopping, KerasAdam, OutOfMemoryError, epochOrder, makeBatch, disposeBatch, isOutOfMemoryError, oomNeedsFreshProcess, trainAndEvaluate,
+  CancelledError, EarlyStopping, KerasAdam, OutOfMemoryError, epochOrder, makeBatch, disposeBatch, isOutOfMemoryError, trainAndEvaluate,
   type TrainData, type TrainOptions,
 } from './train';
 import type { ProgressMessage } from '../protocol';
@@ -173,38 +173,32 @@ test('best weights are restored: test metrics come from the weights of the best 
   assert.equal(r.metrics.bestEpoch, bestEpoch);
 });
 
-test('out-of-memory error retries with half the batch size and records it', async () => {
-  const model = fakeClassifier(20, 8, 1, 4);
-  const retries: number[] = [];
-  const r = await trainAndEvaluate(model, data, { ...opts, batchSize: 16, evalBatchSize: 4, epochs: 1, onOomRetry: (b) => retries.push(b) });
-  model.dispose();
-  assert.deepEqual(r.oomRetries, [8, 4]);
-  assert.deepEqual(retries, [8, 4]);
-  assert.equal(r.batchSize, 4);
-});
-
-test('an out-of-memory that leaves the backend unusable is not retried in-process: OutOfMemoryError with the next batch', async () => {
+test('an out-of-memory while training is never retried in-process: OutOfMemoryError with the next batch', async () => {
   const before = tf.memory().numTensors;
   const model = fakeClassifier(20, 8, 1, 4);
-  const retries: number[] = [];
-  const err = await trainAndEvaluate(model, data, {
-    ...opts, batchSize: 16, evalBatchSize: 4, epochs: 1, onOomRetry: (b) => retries.push(b), retryInProcess: () => false,
-  }).catch((e: unknown) => e);
+  const err = await trainAndEvaluate(model, data, { ...opts, batchSize: 16, evalBatchSize: 4, epochs: 1 }).catch((e: unknown) => e);
   model.dispose();
   assert.ok(err instanceof OutOfMemoryError, String(err));
   assert.deepEqual([err.batchSize, err.nextBatchSize, err.reason], [16, 8, 'Out of memory: failed to allocate']);
-  assert.deepEqual(retries, []);
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
 });
 
-test('which out-of-memory errors need a fresh process', () => {
+test('an out-of-memory while evaluating fails plainly (halving the training batch would not help)', async () => {
+  // Trains at batch 4 (fits), validates at the training batch (fits), then predicts the test split at
+  // EVAL_BATCH 16, which the fake refuses.
+  const model = fakeClassifier(20, 8, 1, 4);
+  const err = await trainAndEvaluate(model, data, { ...opts, batchSize: 4, evalBatchSize: 16, epochs: 1 }).catch((e: unknown) => e);
+  model.dispose();
+  assert.ok(err instanceof Error && !(err instanceof OutOfMemoryError), String(err));
+  assert.match((err as Error).message, /out of memory while evaluating at batch size 16/);
+});
+
+test('out-of-memory errors are recognised', () => {
   const wasmOob = new Error('memory access out of bounds');
   wasmOob.name = 'RuntimeError';
   assert.ok(isOutOfMemoryError(wasmOob) && isOutOfMemoryError(new Error('Aborted()')) && isOutOfMemoryError(new Error('Aborted(Cannot enlarge memory arrays)')));
-  assert.equal(oomNeedsFreshProcess(new Error('Out of memory: failed to allocate'), 'wasm'), true);
-  assert.equal(oomNeedsFreshProcess(wasmOob, 'cpu'), true);
-  assert.equal(oomNeedsFreshProcess(new Error('ResourceExhausted: OOM when allocating tensor'), 'tensorflow'), false);
-  assert.equal(oomNeedsFreshProcess(new RangeError('Array buffer allocation failed'), 'cpu'), false);
+  assert.ok(isOutOfMemoryError(new Error('CUDA out of memory. Tried to allocate 2.00 GiB')));
+  assert.ok(!isOutOfMemoryError(new Error('shape mismatch')));
 });
 
 test('cancel between steps throws CancelledError and leaks nothing; progress is rate-limited', async () => {

@@ -14,6 +14,12 @@
 //   end of training (stopped early or not) the weights of the best epoch are restored.
 // - Dynamic padding: each batch is padded to its longest sequence (attention masks make the logits equal
 //   to those of fixed padding to MAX_LEN up to float32 rounding; see train.test.ts).
+// - Validation inside fit uses the TRAINING batch size (Keras: validation_batch_size defaults to
+//   batch_size); only the test split's predict uses EVAL_BATCH.
+//
+// The loop (`fit`) runs over an abstract ComputeEngine: TensorFlow.js in this process (TfjsEngine below)
+// or the PyTorch compute process (./torch/engine.ts). Everything that defines the experiment (the order,
+// early stopping, metrics) stays here, so both engines run the same experiment.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients'; // training needs the gradient kernels
 import type { EncodedBatch, SequenceClassifier } from './api';
@@ -21,7 +27,10 @@ import type { EpochMetrics, ProgressMessage, RunMetrics } from '../protocol';
 import { KerasAdam } from './adam';
 export { KerasAdam };
 import { lossAndGradients } from './step';
-import { accuracy, bestEpochByValLoss, confusionMatrix, f1Score, valAccuracyAtMinValLoss } from './metrics';
+import { accuracy, bestEpochByValLoss, confusionMatrix, f1Score, macroF1, valAccuracyAtMinValLoss } from './metrics';
+import { perExampleCrossEntropy } from './layers';
+import { mixSeed } from './seed';
+export { mixSeed };
 
 /** Token ids of one split, already truncated to MAX_LEN (with [CLS]/[SEP]), not padded. */
 export interface TokenizedSplit {
@@ -47,13 +56,8 @@ export interface TrainOptions {
   signal?: AbortSignal;
   onProgress?: (p: ProgressMessage) => void;
   onEpochEnd?: (m: EpochMetrics) => void;
-  /** Called before a retry after an out-of-memory error, with the new batch size. */
-  onOomRetry?: (batchSize: number, reason: string) => void;
-  /**
-   * Whether an out-of-memory error may be retried in this process (default: always). When it returns
-   * false, trainAndEvaluate throws an OutOfMemoryError instead: the caller retries in a fresh process.
-   */
-  retryInProcess?: (err: unknown) => boolean;
+  /** Number of classes K (default 2): the size of the confusion matrix; K > 2 adds testMacroF1. */
+  numLabels?: number;
   /** Minimum milliseconds between progress callbacks (default 200, i.e. at most 5 per second). */
   progressIntervalMs?: number;
 }
@@ -61,10 +65,6 @@ export interface TrainOptions {
 export interface TrainResult {
   history: EpochMetrics[];
   metrics: RunMetrics;
-  /** Batch size really used (smaller than asked after out-of-memory retries). */
-  batchSize: number;
-  /** Batch sizes tried after out-of-memory errors, in order. */
-  oomRetries: number[];
   /** Test-set predictions (argmax of the logits), in test order. */
   testPredictions: number[];
 }
@@ -77,8 +77,9 @@ export class CancelledError extends Error {
 }
 
 /**
- * An out-of-memory error after which this process's backend is not usable any more (WASM: the
- * instance's heap is corrupt or aborted), carrying the batch size to retry with in a fresh process.
+ * An out-of-memory error while training, carrying the batch size to retry with. The worker never
+ * retries in-process (a WASM heap is dead after one; a CUDA allocator is fragmented): it reports it and
+ * exits, and the runner starts a fresh process at `nextBatchSize`.
  */
 export class OutOfMemoryError extends Error {
   constructor(readonly batchSize: number, readonly nextBatchSize: number, readonly reason: string) {
@@ -87,20 +88,10 @@ export class OutOfMemoryError extends Error {
   }
 }
 
-/**
- * True when, after this out-of-memory error, the backend cannot be trusted in this process: on WASM an
- * OOM surfaces as "memory access out of bounds" or an emscripten abort, which leave the instance dead.
- * Native TensorFlow's ResourceExhausted and the CPU backend's failed allocations are safe to retry in-process.
- */
-export function oomNeedsFreshProcess(err: unknown, backend: string): boolean {
-  const msg = err instanceof Error ? `${err.name} ${err.message}` : String(err);
-  return backend === 'wasm' || /memory access out of bounds|Aborted\(|Cannot enlarge memory|RuntimeError/.test(msg);
-}
-
 /** Out-of-memory errors of the tfjs backends (WASM heap growth, CUDA/TF allocator, V8 arrays). */
 export function isOutOfMemoryError(err: unknown): boolean {
   const msg = err instanceof Error ? `${err.name} ${err.message}` : String(err);
-  return /out of memory|OOM|ResourceExhausted|failed to allocate|Cannot allocate|Array buffer allocation failed|memory access out of bounds|Cannot enlarge memory|Aborted\(\)|Invalid typed array length/i.test(msg);
+  return /out of memory|OutOfMemoryError|OOM|ResourceExhausted|failed to allocate|Cannot allocate|Array buffer allocation failed|memory access out of bounds|Cannot enlarge memory|Aborted\(\)|Invalid typed array length/i.test(msg);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -116,18 +107,6 @@ export function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** Mixes a run seed with an epoch/step number into a 31-bit seed (distinct streams per epoch/step). */
-export function mixSeed(seed: number, ...parts: number[]): number {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  for (const p of parts) {
-    h = Math.imul(h ^ (p >>> 0), 0x85ebca6b) >>> 0;
-    h = (h ^ (h >>> 13)) >>> 0;
-    h = Math.imul(h, 0xc2b2ae35) >>> 0;
-    h = (h ^ (h >>> 16)) >>> 0;
-  }
-  return h & 0x7fffffff;
 }
 
 /** The order in which an epoch visits the training examples (Fisher–Yates with a seeded PRNG). */
@@ -164,15 +143,6 @@ export function disposeBatch(b: EncodedBatch): void {
   b.tokenTypeIds?.dispose();
 }
 
-/** Per-example sparse categorical cross-entropy from logits: [batch]. */
-function perExampleLoss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const logp = tf.logSoftmax(logits);
-    const onehot = tf.cast(tf.oneHot(labels, logits.shape[1]), 'float32');
-    return tf.neg(tf.sum(tf.mul(onehot, logp), -1)) as tf.Tensor1D;
-  });
-}
-
 /**
  * keras.callbacks.EarlyStopping(monitor="val_loss", patience, mode min, min_delta 0, baseline None)
  * of Keras 3, `on_epoch_end`: improvement is a strictly lower value; otherwise, once `wait >= patience`
@@ -196,15 +166,118 @@ export class EarlyStopping {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Evaluation
+// The compute engine: what fit() needs from TensorFlow.js or PyTorch
 
-export interface Evaluation {
-  loss: number;
-  accuracy: number;
-  predictions: number[];
+/** Running totals of an epoch, after `step` of `steps`. */
+export interface StepReport { step: number; steps: number; lossSum: number; correct: number; seen: number }
+
+export interface ComputeEngine {
+  /**
+   * One epoch over the training examples in `order` (indices into the training split), in batches of
+   * `batchSize`, each padded to its longest sequence. `onStep` gets running totals (at least after the
+   * last step). Throws OutOfMemoryError on an out-of-memory, CancelledError when `signal` aborts.
+   */
+  trainEpoch(order: number[], o: { epoch: number; batchSize: number; learningRate: number; seed: number; signal?: AbortSignal; onStep?: (r: StepReport) => void }): Promise<{ lossSum: number; correct: number; seen: number }>;
+  /** Inference mode, in split order: the sum of the per-example losses and the argmax predictions. */
+  evaluate(split: 'val' | 'test', batchSize: number, o: { signal?: AbortSignal; onBatch?: (done: number, total: number) => void }): Promise<{ lossSum: number; predictions: number[] }>;
+  /** Keeps a copy of the current weights (on the device) as the best ones. */
+  keepBest(): Promise<void>;
+  /** Restores the kept weights; false when none were kept. */
+  restoreBest(): Promise<boolean>;
+  dispose(): Promise<void> | void;
+}
+
+/** An out-of-memory of a training step as OutOfMemoryError (batch 1 cannot shrink: the error stays). */
+export function asTrainingOom(err: unknown, batchSize: number): unknown {
+  if (err instanceof OutOfMemoryError || !isOutOfMemoryError(err) || batchSize <= 1) return err;
+  return new OutOfMemoryError(batchSize, Math.max(1, Math.floor(batchSize / 2)), err instanceof Error ? err.message : String(err));
+}
+
+/** An out-of-memory while evaluating is a plain failure: halving the TRAINING batch would not help it. */
+function asEvaluationError(err: unknown, batchSize: number): unknown {
+  if (err instanceof CancelledError || !isOutOfMemoryError(err)) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  return new Error(`out of memory while evaluating at batch size ${batchSize}: ${msg.split('\n')[0]}`);
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The TensorFlow.js engine: the model lives in this process, on the current tfjs backend. */
+export class TfjsEngine implements ComputeEngine {
+  private optimizer?: KerasAdam;
+  private best?: Map<string, tf.Tensor>;
+  constructor(readonly model: SequenceClassifier, readonly data: TrainData) {}
+
+  async trainEpoch(order: number[], o: { epoch: number; batchSize: number; learningRate: number; seed: number; signal?: AbortSignal; onStep?: (r: StepReport) => void }) {
+    const { batchSize, epoch, seed, signal } = o;
+    this.optimizer ??= new KerasAdam(this.model.variables, o.learningRate);
+    const steps = Math.ceil(order.length / batchSize);
+    let lossSum = 0, correct = 0, seen = 0;
+    for (let step = 1; step <= steps; step++) {
+      if (signal?.aborted) throw new CancelledError();
+      const idx = order.slice((step - 1) * batchSize, step * batchSize);
+      const batch = makeBatch(idx.map((i) => this.data.train.inputIds[i]), this.data.padId);
+      const labels = tf.tensor1d(idx.map((i) => this.data.train.labels[i]), 'int32');
+      try {
+        // Gradient accumulation over micro-batches sized to the backend's memory: the update equals
+        // the full batch's (the homework's batch size stays what it says).
+        const r = lossAndGradients(this.model, batch, labels, { training: true, seed: mixSeed(seed, epoch, step) });
+        this.optimizer.apply(r.grads);
+        for (const g of r.grads.values()) g.dispose();
+        lossSum += r.loss * idx.length;
+        correct += r.correct;
+        seen += idx.length;
+      } catch (e) {
+        throw asTrainingOom(e, batchSize);
+      } finally {
+        disposeBatch(batch); labels.dispose();
+      }
+      o.onStep?.({ step, steps, lossSum, correct, seen });
+      await yieldToEventLoop(); // lets a 'cancel' message in
+    }
+    return { lossSum, correct, seen };
+  }
+
+  async evaluate(split: 'val' | 'test', batchSize: number, o: { signal?: AbortSignal; onBatch?: (done: number, total: number) => void } = {}) {
+    try {
+      const r = await evaluate(this.model, this.data[split], this.data.padId, batchSize, o);
+      return { lossSum: r.lossSum, predictions: r.predictions };
+    } catch (e) {
+      throw asEvaluationError(e, batchSize);
+    }
+  }
+
+  async keepBest() {
+    this.dropBest();
+    this.best = this.model.snapshot();
+  }
+
+  async restoreBest() {
+    if (!this.best) return false;
+    this.model.restore(this.best);
+    return true;
+  }
+
+  private dropBest() {
+    if (this.best) for (const t of this.best.values()) t.dispose();
+    this.best = undefined;
+  }
+
+  dispose() {
+    // After a WASM out-of-memory the heap may be dead: freeing must not hide the error being thrown.
+    try { this.dropBest(); this.optimizer?.dispose(); } catch { /* the process is about to exit */ }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation (TensorFlow.js)
+
+export interface Evaluation {
+  loss: number;
+  lossSum: number;
+  accuracy: number;
+  predictions: number[];
+}
 
 /** Loss (mean over examples), accuracy and predictions of a split in inference mode (no dropout). */
 export async function evaluate(
@@ -223,7 +296,7 @@ export async function evaluate(
     try {
       const [losses, preds] = tf.tidy(() => {
         const logits = model.apply(batch, false);
-        return [perExampleLoss(logits, labels), tf.argMax(logits, -1)];
+        return [perExampleCrossEntropy(logits, labels), tf.argMax(logits, -1)];
       });
       const [l, p] = await Promise.all([losses.data(), preds.data()]);
       losses.dispose(); preds.dispose();
@@ -235,50 +308,27 @@ export async function evaluate(
     opts.onBatch?.(s + 1, steps);
     await yieldToEventLoop();
   }
-  return { loss: n ? lossSum / n : NaN, accuracy: accuracy(split.labels, predictions), predictions };
+  return { loss: n ? lossSum / n : NaN, lossSum, accuracy: accuracy(split.labels, predictions), predictions };
 }
 
 // ---------------------------------------------------------------------------------------------
 // fit + early stopping + test evaluation
 
-/**
- * Trains, early-stops, restores the best weights and evaluates on the test split. On an out-of-memory
- * error it restores the initial weights and starts again with half the batch size (the homework's
- * advice), down to batch 1. Throws CancelledError when `signal` aborts (checked between steps).
- */
-export async function trainAndEvaluate(model: SequenceClassifier, data: TrainData, opts: TrainOptions): Promise<TrainResult> {
-  const initial = model.snapshot();
-  const oomRetries: number[] = [];
-  let batchSize = opts.batchSize;
-  try {
-    for (;;) {
-      try {
-        const r = await trainOnce(model, data, { ...opts, batchSize });
-        return { ...r, batchSize, oomRetries };
-      } catch (err) {
-        if (!isOutOfMemoryError(err) || batchSize <= 1) throw err;
-        const reason = err instanceof Error ? err.message : String(err);
-        const next = Math.max(1, Math.floor(batchSize / 2));
-        if (opts.retryInProcess && !opts.retryInProcess(err)) throw new OutOfMemoryError(batchSize, next, reason);
-        batchSize = next;
-        oomRetries.push(batchSize);
-        model.restore(initial);
-        opts.onOomRetry?.(batchSize, reason);
-      }
-    }
-  } finally {
-    // After a WASM out-of-memory the heap may be dead: freeing must not hide the error being thrown.
-    try { for (const t of initial.values()) t.dispose(); } catch { /* the process is about to exit */ }
-  }
-}
+/** The labels fit() needs (the token ids stay with the engine). */
+export interface FitData { train: { labels: number[] }; val: { labels: number[] }; test: { labels: number[] } }
 
-async function trainOnce(model: SequenceClassifier, data: TrainData, opts: TrainOptions): Promise<Omit<TrainResult, 'batchSize' | 'oomRetries'>> {
+/**
+ * Keras' fit + EarlyStopping(restore_best_weights) + predict on the test split, over `engine`.
+ * Throws CancelledError when `signal` aborts, OutOfMemoryError on an out-of-memory while training
+ * (the caller restarts in a fresh process at the smaller batch).
+ */
+export async function fit(engine: ComputeEngine, data: FitData, opts: TrainOptions): Promise<TrainResult> {
   const { batchSize, epochs, evalBatchSize, seed, signal } = opts;
   if (!(batchSize >= 1 && evalBatchSize >= 1 && epochs >= 1)) throw new Error('batch sizes and epochs must be >= 1');
   if (data.train.labels.length === 0 || data.val.labels.length === 0) throw new Error('empty training or validation split');
+  const numLabels = opts.numLabels ?? 2;
   const interval = opts.progressIntervalMs ?? 200;
   const nTrain = data.train.labels.length, nVal = data.val.labels.length, nTest = data.test.labels.length;
-  const steps = Math.ceil(nTrain / batchSize);
   // Work units for the ETA: a training example costs about 3 forward passes (forward + backward).
   const totalWork = epochs * (3 * nTrain + nVal) + nTest;
   let doneWork = 0;
@@ -288,118 +338,95 @@ async function trainOnce(model: SequenceClassifier, data: TrainData, opts: Train
     const elapsed = (performance.now() - t0) / 1000;
     return doneWork > 0 ? (elapsed / doneWork) * (totalWork - doneWork) : 0;
   };
+  const due = (last: boolean) => {
+    const now = performance.now();
+    if (!opts.onProgress || (!last && now - lastProgress < interval)) return false;
+    lastProgress = now;
+    return true;
+  };
 
-  const optimizer = new KerasAdam(model.variables, opts.learningRate);
   const history: EpochMetrics[] = [];
   let trainSeconds = 0, trainSteps = 0, trainExamples = 0;
   const stopper = new EarlyStopping(opts.patience);
-  let bestWeights: Map<string, tf.Tensor> | undefined;
-  const dropBest = () => { if (bestWeights) for (const t of bestWeights.values()) t.dispose(); bestWeights = undefined; };
+  let kept = false;
 
-  try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      const epochStart = performance.now();
-      const order = epochOrder(nTrain, seed, epoch);
-      let lossSum = 0, correct = 0, seen = 0, stepTime = 0;
-      for (let step = 1; step <= steps; step++) {
-        if (signal?.aborted) throw new CancelledError();
-        const idx = order.slice((step - 1) * batchSize, step * batchSize);
-        const stepStart = performance.now();
-        const batch = makeBatch(idx.map((i) => data.train.inputIds[i]), data.padId);
-        const labels = tf.tensor1d(idx.map((i) => data.train.labels[i]), 'int32');
-        try {
-          // Gradient accumulation over micro-batches sized to the backend's memory: the update equals
-          // the full batch's (the homework's batch size stays what it says).
-          const r = lossAndGradients(model, batch, labels, { training: true, seed: mixSeed(seed, epoch, step) });
-          optimizer.apply(r.grads);
-          for (const g of r.grads.values()) g.dispose();
-          lossSum += r.loss * idx.length;
-          correct += r.correct;
-          seen += idx.length;
-        } finally {
-          disposeBatch(batch); labels.dispose();
-        }
-        stepTime += (performance.now() - stepStart) / 1000;
-        doneWork += 3 * idx.length;
-        const now = performance.now();
-        if (opts.onProgress && (now - lastProgress >= interval || step === steps)) {
-          lastProgress = now;
-          opts.onProgress({
-            type: 'progress', phase: 'train', epoch, epochs, step, steps,
-            loss: lossSum / seen, accuracy: correct / seen,
-            examplesPerSecond: stepTime > 0 ? seen / stepTime : 0, etaSeconds: eta(),
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const epochStart = performance.now();
+    const order = epochOrder(nTrain, seed, epoch);
+    const workBefore = doneWork;
+    const r = await engine.trainEpoch(order, {
+      epoch, batchSize, learningRate: opts.learningRate, seed, signal,
+      onStep: (s) => {
+        doneWork = workBefore + 3 * s.seen;
+        if (due(s.step === s.steps)) {
+          const secs = (performance.now() - epochStart) / 1000;
+          opts.onProgress!({
+            type: 'progress', phase: 'train', epoch, epochs, step: s.step, steps: s.steps,
+            loss: s.lossSum / s.seen, accuracy: s.correct / s.seen,
+            examplesPerSecond: secs > 0 ? s.seen / secs : 0, etaSeconds: eta(),
           });
         }
-        await yieldToEventLoop(); // lets a 'cancel' message in
-      }
-      trainSeconds += stepTime; trainSteps += steps; trainExamples += seen;
+      },
+    });
+    const stepTime = (performance.now() - epochStart) / 1000;
+    trainSeconds += stepTime; trainSteps += Math.ceil(nTrain / batchSize); trainExamples += r.seen;
+    doneWork = workBefore + 3 * nTrain;
 
-      const valStart = performance.now();
-      const workBeforeVal = doneWork;
-      let valDone = 0;
-      const valEta = () => { doneWork = workBeforeVal + valDone; return eta(); };
-      const val = await evaluate(model, data.val, data.padId, evalBatchSize, {
-        signal,
-        onBatch: (done, total) => {
-          const now = performance.now();
-          const ex = Math.min(nVal, done * evalBatchSize);
-          valDone = ex;
-          if (opts.onProgress && (now - lastProgress >= interval || done === total)) {
-            lastProgress = now;
-            opts.onProgress({
-              type: 'progress', phase: 'validate', epoch, epochs, step: done, steps: total,
-              loss: lossSum / seen, accuracy: correct / seen,
-              examplesPerSecond: ex / Math.max(1e-9, (now - valStart) / 1000), etaSeconds: valEta(),
-            });
-          }
-        },
-      });
-      doneWork = workBeforeVal + nVal;
-      const m: EpochMetrics = {
-        epoch, trainLoss: lossSum / seen, trainAccuracy: correct / seen,
-        valLoss: val.loss, valAccuracy: val.accuracy, seconds: (performance.now() - epochStart) / 1000,
-      };
-      history.push(m);
-      opts.onEpochEnd?.(m);
+    const valStart = performance.now();
+    const workBeforeVal = doneWork;
+    // Keras' fit validates with the training batch size (validation_batch_size defaults to batch_size).
+    const val = await engine.evaluate('val', batchSize, {
+      signal,
+      onBatch: (done, total) => {
+        const ex = Math.min(nVal, done * batchSize);
+        doneWork = workBeforeVal + ex;
+        if (due(done === total)) {
+          opts.onProgress!({
+            type: 'progress', phase: 'validate', epoch, epochs, step: done, steps: total,
+            loss: r.lossSum / r.seen, accuracy: r.correct / r.seen,
+            examplesPerSecond: ex / Math.max(1e-9, (performance.now() - valStart) / 1000), etaSeconds: eta(),
+          });
+        }
+      },
+    });
+    doneWork = workBeforeVal + nVal;
+    const m: EpochMetrics = {
+      epoch, trainLoss: r.lossSum / r.seen, trainAccuracy: r.correct / r.seen,
+      valLoss: val.lossSum / nVal, valAccuracy: accuracy(data.val.labels, val.predictions), seconds: (performance.now() - epochStart) / 1000,
+    };
+    history.push(m);
+    opts.onEpochEnd?.(m);
 
-      const decision = stopper.onEpochEnd(epoch, m.valLoss);
-      if (decision === 'improved') {
-        dropBest();
-        bestWeights = model.snapshot();
-      } else if (!bestWeights) {
-        bestWeights = model.snapshot(); // Keras keeps the current weights when none are kept yet
-      }
-      if (decision === 'stop') break; // model.stop_training = True
+    const decision = stopper.onEpochEnd(epoch, m.valLoss);
+    if (decision === 'improved' || !kept) {
+      await engine.keepBest(); // Keras keeps the current weights when none are kept yet
+      kept = true;
     }
-    // EarlyStopping.on_train_end: Keras 3 restores the best weights whether or not it stopped early.
-    if (bestWeights) model.restore(bestWeights);
-  } finally {
-    dropBest();
-    optimizer.dispose();
+    if (decision === 'stop') break; // model.stop_training = True
   }
+  // EarlyStopping.on_train_end: Keras 3 restores the best weights whether or not it stopped early.
+  await engine.restoreBest();
 
   const workBeforeTest = doneWork;
-  const test = await evaluate(model, data.test, data.padId, evalBatchSize, {
+  const test = await engine.evaluate('test', evalBatchSize, {
     signal,
     onBatch: (done, total) => {
-      const now = performance.now();
       doneWork = workBeforeTest + Math.min(nTest, done * evalBatchSize);
-      if (opts.onProgress && (now - lastProgress >= interval || done === total)) {
-        lastProgress = now;
+      if (due(done === total)) {
         const last = history[history.length - 1];
-        opts.onProgress({
+        opts.onProgress!({
           type: 'progress', phase: 'test', epoch: last.epoch, epochs, step: done, steps: total,
-          loss: last.trainLoss, accuracy: last.trainAccuracy, examplesPerSecond: 0,
-          etaSeconds: eta(),
+          loss: last.trainLoss, accuracy: last.trainAccuracy, examplesPerSecond: 0, etaSeconds: eta(),
         });
       }
     },
   });
   const totalSeconds = (performance.now() - t0) / 1000;
   const metrics: RunMetrics = {
-    testAccuracy: test.accuracy,
+    testAccuracy: accuracy(data.test.labels, test.predictions),
     testF1: f1Score(data.test.labels, test.predictions, 1),
-    confusion: confusionMatrix(data.test.labels, test.predictions, 2),
+    ...(numLabels > 2 ? { testMacroF1: macroF1(data.test.labels, test.predictions, numLabels) } : {}),
+    confusion: confusionMatrix(data.test.labels, test.predictions, numLabels),
     valAccuracyAtMinValLoss: valAccuracyAtMinValLoss(history),
     bestEpoch: bestEpochByValLoss(history),
     trainSeconds,
@@ -408,4 +435,14 @@ async function trainOnce(model: SequenceClassifier, data: TrainData, opts: Train
     examplesPerSecond: trainSeconds > 0 ? trainExamples / trainSeconds : 0,
   };
   return { history, metrics, testPredictions: test.predictions };
+}
+
+/** fit() on the TensorFlow.js engine (the model in this process). */
+export async function trainAndEvaluate(model: SequenceClassifier, data: TrainData, opts: TrainOptions): Promise<TrainResult> {
+  const engine = new TfjsEngine(model, data);
+  try {
+    return await fit(engine, data, { numLabels: model.config.numLabels, ...opts });
+  } finally {
+    engine.dispose();
+  }
 }

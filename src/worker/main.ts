@@ -3,13 +3,19 @@
 // steps. It exits when its run ends or when the runner goes away (IPC disconnect): an orphan must
 // never keep training. It writes no run history: the runner owns run.json.
 import { initBackend } from '../engine/backend';
-import { loadClassifier, saveClassifier } from '../engine/checkpoint';
+import { loadClassifier, saveClassifier, saveModelFolder } from '../engine/checkpoint';
+import { startTorchFromModel } from '../engine/torch/engine';
+import { selectEngine } from '../engine/torch/select';
 import { loadTokenizer } from '../engine/tokenizer';
 import { loadSplits } from '../data/imdb';
 import { isToWorker, type FromWorker } from '../protocol';
 import { runInWorker, type WorkerDeps } from './run';
 
-const deps: WorkerDeps = { initBackend, loadSplits, loadTokenizer, loadClassifier, saveClassifier };
+const deps: WorkerDeps = {
+  initBackend, loadSplits, loadTokenizer, loadClassifier, saveClassifier, saveModelFolder,
+  selectEngine: (pref, python) => selectEngine(pref, python),
+  startTorch: startTorchFromModel,
+};
 
 if (!process.send) {
   console.error('bert-lab worker: must be started by the runner (no IPC channel)');

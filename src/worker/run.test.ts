@@ -1,11 +1,14 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { loadClassifier, saveClassifier } from '../engine/checkpoint';
+import { loadClassifier, saveClassifier, saveModelFolder } from '../engine/checkpoint';
+import { startTorchFromModel } from '../engine/torch/engine';
+import { selectEngine } from '../engine/torch/select';
 import { loadTokenizer } from '../engine/tokenizer';
 import { initBackend } from '../engine/backend';
 import { shared } from '../engine/testing';
@@ -120,4 +123,87 @@ test('out of memory on the CPU backend goes the same way (no in-process retry)',
   await runInWorker({ runId: 'r5', runDir: tmpdir(), config: { ...config, saveModel: false } }, (m) => got.push(m), new AbortController().signal,
     oomDeps('cpu', 1, 'Out of memory: failed to allocate'));
   assert.deepEqual(got.at(-1), { type: 'outOfMemory', batchSize: 4, nextBatchSize: 2, reason: 'Out of memory: failed to allocate' });
+});
+
+test('K classes come from the data: KxK confusion, macro F1, id2label of the saved model', { skip: existsSync(tiny) ? false : `${tiny} absent` }, async () => {
+  const three = (n: number, off: number) => ({
+    texts: Array.from({ length: n }, (_, i) => ['a terrible film', 'an average film', 'a great film'][i % 3] + ` number ${i + off}`),
+    labels: Array.from({ length: n }, (_, i) => i % 3),
+  });
+  const k3: WorkerDeps = {
+    ...deps,
+    loadSplits: async () => ({ train: three(12, 0), val: three(6, 100), test: three(6, 200), info: { train: 12, val: 6, test: 6, labelNames: ['bad', 'meh', 'good'], labelCounts: { train: [4, 4, 4], val: [2, 2, 2], test: [2, 2, 2] }, source: 'mem' } }),
+  };
+  const runDir = mkdtempSync(join(tmpdir(), 'worker-k3-'));
+  const got: FromWorker[] = [];
+  await runInWorker({ runId: 'k3', runDir, config: { ...config, limitTrain: 9, limitEval: 6 } }, (m) => got.push(m), new AbortController().signal, k3);
+  assert.equal(got.at(-1)?.type, 'finished', JSON.stringify(got.filter((m) => m.type === 'failed')));
+  const started = got.find((m) => m.type === 'started');
+  assert.ok(started?.type === 'started');
+  assert.deepEqual(started.split.labelNames, ['bad', 'meh', 'good']);
+  assert.deepEqual(started.split.labelCounts.train, [3, 3, 3]);
+  const ev = got.find((m) => m.type === 'evaluation');
+  assert.ok(ev?.type === 'evaluation');
+  assert.equal(ev.metrics.confusion.length, 3);
+  assert.ok(ev.metrics.confusion.every((r) => r.length === 3));
+  assert.equal(typeof ev.metrics.testMacroF1, 'number');
+  const saved = JSON.parse(readFileSync(join(runDir, 'model', 'config.json'), 'utf8'));
+  assert.deepEqual(saved.id2label, { 0: 'bad', 1: 'meh', 2: 'good' });
+  assert.deepEqual(saved.label2id, { bad: 0, meh: 1, good: 2 });
+});
+
+const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+const torchDeps = (env: NodeJS.ProcessEnv = {}): WorkerDeps => ({
+  ...deps, saveModelFolder,
+  initBackend: async () => { await tf.setBackend('cpu'); return { backend: 'cpu', device: 'CPU (test)', threads: 1, reason: 'test', versions: {} }; },
+  selectEngine: (pref, python) => selectEngine(pref, python ?? '/usr/bin/python3'),
+  startTorch: (o) => startTorchFromModel({ ...o, env }),
+});
+
+test('a run on the PyTorch engine: engine info, metrics, a saved model that TypeScript loads', { skip: !existsSync(tiny) ? `${tiny} absent` : hasTorch ? false : 'torch is not available', timeout: 120_000 }, async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'worker-torch-'));
+  const got: FromWorker[] = [];
+  await runInWorker({ runId: 't1', runDir, config: { ...config, backend: 'torch-cpu', python: '/usr/bin/python3' } }, (m) => got.push(m), new AbortController().signal, torchDeps());
+  assert.equal(got.at(-1)?.type, 'finished', JSON.stringify(got.filter((m) => m.type === 'failed')));
+  const started = got.find((m) => m.type === 'started');
+  assert.ok(started?.type === 'started');
+  assert.equal(started.engine.engine, 'pytorch');
+  assert.equal(started.engine.backend, 'torch-cpu');
+  assert.equal(started.engine.precision, 'fp32');
+  assert.ok(started.engine.versions.torch);
+  assert.equal(got.filter((m) => m.type === 'epochEnd').length, 2);
+  const { model } = await loadClassifier(join(runDir, 'model'), {});
+  model.dispose();
+  assert.ok(!existsSync(join(runDir, '.torch')), 'the split files are removed');
+});
+
+test('PyTorch out of memory while training: the same outOfMemory message (the runner halves the batch)', { skip: !existsSync(tiny) ? `${tiny} absent` : hasTorch ? false : 'torch is not available', timeout: 120_000 }, async () => {
+  const got: FromWorker[] = [];
+  await runInWorker({ runId: 't2', runDir: mkdtempSync(join(tmpdir(), 'worker-torch-')), config: { ...config, backend: 'torch-cpu', saveModel: false } }, (m) => got.push(m), new AbortController().signal,
+    torchDeps({ BERT_LAB_TORCH_INJECT_OOM: '1' }));
+  const last = got.at(-1);
+  assert.ok(last?.type === 'outOfMemory', JSON.stringify(last));
+  assert.deepEqual([last.batchSize, last.nextBatchSize], [4, 2]);
+  assert.match(last.reason, /CUDA out of memory/);
+});
+
+test('a forced torch backend that is missing is a setup failure with one clear line', async () => {
+  const got: FromWorker[] = [];
+  await runInWorker({ runId: 't3', runDir: tmpdir(), config: { ...config, backend: 'torch', python: '/nonexistent/python3' } }, (m) => got.push(m), new AbortController().signal, torchDeps());
+  const last = got.at(-1);
+  assert.ok(last?.type === 'failed' && last.stage === 'setup', JSON.stringify(last));
+  assert.match(last.reason, /PyTorch engine not available \(\/nonexistent\/python3: not found\).*Install PyTorch Engine/);
+});
+
+test('precision reaches the PyTorch engine: bf16 on the CPU runs; mixed_float16 on the CPU is a setup failure', { skip: !existsSync(tiny) ? `${tiny} absent` : hasTorch ? false : 'torch is not available', timeout: 120_000 }, async () => {
+  const got: FromWorker[] = [];
+  await runInWorker({ runId: 't4', runDir: mkdtempSync(join(tmpdir(), 'worker-torch-')), config: { ...config, backend: 'torch-cpu', precision: 'bf16', saveModel: false, epochs: 1 } }, (m) => got.push(m), new AbortController().signal, torchDeps());
+  assert.equal(got.at(-1)?.type, 'finished', JSON.stringify(got.filter((m) => m.type === 'failed')));
+  const started = got.find((m) => m.type === 'started');
+  assert.ok(started?.type === 'started' && started.engine.precision === 'bf16');
+  const got2: FromWorker[] = [];
+  await runInWorker({ runId: 't5', runDir: mkdtempSync(join(tmpdir(), 'worker-torch-')), config: { ...config, backend: 'torch-cpu', precision: 'mixed_float16' } }, (m) => got2.push(m), new AbortController().signal, torchDeps());
+  const last = got2.at(-1);
+  assert.ok(last?.type === 'failed' && last.stage === 'setup', JSON.stringify(last));
+  assert.match(last.reason, /mixed_float16 needs a CUDA GPU/);
 });

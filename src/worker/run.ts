@@ -3,7 +3,10 @@
 // functions are injected so that this can be tested without real models or data.
 import { join } from 'node:path';
 import type { SequenceClassifier, LoadReport } from '../engine/api';
-import { CancelledError, OutOfMemoryError, trainAndEvaluate, type TokenizedSplit } from '../engine/train';
+import type { ModelConfig } from '../engine/config';
+import { CancelledError, OutOfMemoryError, TfjsEngine, fit, type ComputeEngine, type TokenizedSplit } from '../engine/train';
+import type { EngineChoice } from '../engine/torch/select';
+import type { TorchDevice } from '../engine/torch/protocol';
 import type { BackendPreference, EngineInfo, FromWorker, RunConfig, SplitInfo } from '../protocol';
 
 export interface TextSplit { texts: string[]; labels: number[] }
@@ -14,7 +17,16 @@ export interface WorkerDeps {
     Promise<{ train: TextSplit; val: TextSplit; test: TextSplit; info: SplitInfo }>;
   loadTokenizer(source: string, opts: { cacheDir?: string }): Promise<{ encode(texts: string[], maxLen: number): { inputIds: number[][] }; padId: number; dir?: string }>;
   loadClassifier(source: string, opts: { numLabels?: number; seed?: number; cacheDir?: string; onProgress?: (p: { file: string; loaded: number; total?: number }) => void }): Promise<{ model: SequenceClassifier; report: LoadReport; dir: string }>;
-  saveClassifier(model: SequenceClassifier, dir: string, opts: { tokenizerDir?: string }): Promise<void>;
+  saveClassifier(model: SequenceClassifier, dir: string, opts: { tokenizerDir?: string; labelNames?: string[] }): Promise<void>;
+  /** Engine choice (TensorFlow.js or PyTorch); absent: TensorFlow.js via initBackend. */
+  selectEngine?(pref: BackendPreference, python?: string): Promise<EngineChoice>;
+  /**
+   * Starts the PyTorch engine on the model's initial weights (the worker loads them with TensorFlow.js
+   * on the CPU, so that the name mapping and the seeded head are the same for both engines).
+   */
+  startTorch?(o: { python: string; device: TorchDevice; precision: string; model: SequenceClassifier; workDir: string; signal: AbortSignal }):
+    Promise<{ engine: ComputeEngine & { setSplit(split: 'train' | 'val' | 'test', s: TokenizedSplit, signal?: AbortSignal): Promise<void>; saveWeights(file: string): Promise<void> }; info: EngineInfo; config: ModelConfig }>;
+  saveModelFolder?(dir: string, config: ModelConfig, writeWeights: (file: string) => Promise<void>, opts: { tokenizerDir?: string; labelNames?: string[] }): Promise<void>;
 }
 
 /** A readable problem with a config received over IPC, or undefined when it is usable. */
@@ -52,8 +64,8 @@ export function capStratified(labels: number[], n: number): number[] {
   return keep;
 }
 
-function labelCounts(labels: number[]): number[] {
-  const c = [0, 0];
+function labelCounts(labels: number[], k = 2): number[] {
+  const c = new Array<number>(k).fill(0);
   for (const l of labels) c[l] = (c[l] ?? 0) + 1;
   return c;
 }
@@ -67,6 +79,7 @@ export async function runInWorker(
   // After an out-of-memory restart the runner asks for a smaller batch than the config's (the requested one).
   const batchSize = start.batchSize ?? config.batchSize;
   let model: SequenceClassifier | undefined;
+  let engineToDispose: ComputeEngine | undefined;
   // Until 'started' is sent, a failure is about the data, model, tokenizer or engine ('setup').
   let stage: 'setup' | 'run' = 'setup';
   const progress = (phase: 'load' | 'tokenize', step: number, steps: number) =>
@@ -75,8 +88,11 @@ export async function runInWorker(
     const bad = checkRunConfig(config);
     if (bad) throw new Error(`invalid run config: ${bad}`);
     if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= config.batchSize)) throw new Error(`invalid run config: batch size after out-of-memory must be an integer in [1, ${config.batchSize}], got ${batchSize}`);
-    const engine = await deps.initBackend(config.backend ?? 'auto');
-    send({ type: 'log', level: 'info', message: `engine: ${engine.backend} on ${engine.device} (${engine.reason})` });
+    const pref = config.backend ?? 'auto';
+    const choice: EngineChoice = deps.selectEngine ? await deps.selectEngine(pref, config.python) : { kind: 'tfjs', info: await deps.initBackend(pref) };
+    // The PyTorch engine's initial weights are read (and a missing head seeded) by TensorFlow.js on the CPU.
+    let engine: EngineInfo = choice.kind === 'tfjs' ? { engine: 'tensorflow.js', precision: 'fp32', ...choice.info } : await deps.initBackend('cpu');
+    if (choice.kind === 'tfjs') send({ type: 'log', level: 'info', message: `engine: ${engine.backend} on ${engine.device} (${engine.reason})` });
 
     progress('load', 0, 3);
     // Downloads (first use of Hub data or models) and reads: a log line per file at most every 2 seconds.
@@ -90,6 +106,9 @@ export async function runInWorker(
     };
     const splits = await deps.loadSplits(config.data, { subsetFrac: config.subsetFrac, seed: config.seed, cacheDir: config.cacheDir, onProgress: onDownload });
     if (signal.aborted) throw new CancelledError();
+    // K classes come from the data (absent in older loaders: IMDB's two).
+    const labelNames = splits.info.labelNames?.length ? splits.info.labelNames : ['neg', 'pos'];
+    const k = labelNames.length;
     const cap = (s: TextSplit, n?: number): TextSplit => {
       if (n === undefined || n >= s.labels.length) return s;
       const keep = capStratified(s.labels, n);
@@ -97,19 +116,31 @@ export async function runInWorker(
     };
     const train = cap(splits.train, config.limitTrain), val = cap(splits.val, config.limitEval), test = cap(splits.test, config.limitEval);
     const split: SplitInfo = {
-      train: train.labels.length, val: val.labels.length, test: test.labels.length,
-      labelCounts: { train: labelCounts(train.labels), val: labelCounts(val.labels), test: labelCounts(test.labels) },
+      train: train.labels.length, val: val.labels.length, test: test.labels.length, labelNames,
+      labelCounts: { train: labelCounts(train.labels, k), val: labelCounts(val.labels, k), test: labelCounts(test.labels, k) },
       source: config.limitTrain !== undefined || config.limitEval !== undefined
         ? `${splits.info.source} (capped from ${splits.info.train}/${splits.info.val}/${splits.info.test})` : splits.info.source,
     };
     progress('load', 1, 3);
     const tokenizer = await deps.loadTokenizer(config.tokenizer ?? config.model, { cacheDir: config.cacheDir });
     progress('load', 2, 3);
-    const loaded = await deps.loadClassifier(config.model, { numLabels: 2, seed: config.seed, cacheDir: config.cacheDir, onProgress: onDownload });
+    const loaded = await deps.loadClassifier(config.model, { numLabels: k, seed: config.seed, cacheDir: config.cacheDir, onProgress: onDownload });
     model = loaded.model;
     progress('load', 3, 3);
     if (loaded.report.missing.length) send({ type: 'log', level: 'info', message: `initialised (not in the checkpoint): ${loaded.report.missing.join(', ')}` });
     if (loaded.report.unused.length) send({ type: 'log', level: 'info', message: `unused checkpoint tensors: ${loaded.report.unused.length}` });
+    let torch: Awaited<ReturnType<NonNullable<WorkerDeps['startTorch']>>> | undefined;
+    if (choice.kind === 'torch') {
+      if (!deps.startTorch) throw new Error('the PyTorch engine is not available in this build');
+      torch = await deps.startTorch({
+        python: choice.probe.python, device: choice.device, precision: config.precision ?? 'auto', model, workDir: join(runDir, '.torch'), signal,
+      });
+      engineToDispose = torch.engine;
+      model.dispose(); // the weights live in Python now
+      model = undefined;
+      engine = { ...torch.info, reason: choice.reason };
+      send({ type: 'log', level: 'info', message: `engine: PyTorch ${engine.versions.torch} on ${engine.device}, ${engine.precision} (${engine.reason})` });
+    }
     send({ type: 'started', runId, config, engine, split });
     stage = 'run';
 
@@ -129,19 +160,32 @@ export async function runInWorker(
     };
     const data = { train: await tokenize(train), val: await tokenize(val), test: await tokenize(test), padId: tokenizer.padId };
 
-    const result = await trainAndEvaluate(model, data, {
+    let compute: ComputeEngine;
+    if (torch) {
+      // Token ids go to Python once per split (a binary file), not per step.
+      for (const name of ['train', 'val', 'test'] as const) await torch.engine.setSplit(name, data[name], signal);
+      compute = torch.engine;
+    } else {
+      compute = engineToDispose = new TfjsEngine(model!, data);
+    }
+    const result = await fit(compute, data, {
       learningRate: config.learningRate, batchSize, epochs: config.epochs, evalBatchSize: config.evalBatchSize,
-      patience: config.patience, seed: config.seed, signal,
+      patience: config.patience, seed: config.seed, signal, numLabels: k,
       onProgress: (p) => send(p),
       onEpochEnd: (m) => send({ type: 'epochEnd', metrics: m }),
-      // The runner is the one place that handles out-of-memory: a fresh process at half the batch.
-      retryInProcess: () => false,
     });
     send({ type: 'evaluation', metrics: result.metrics });
 
     let modelDir: string | undefined;
     if (config.saveModel) {
-      await deps.saveClassifier(model, join(runDir, 'model'), { tokenizerDir: tokenizer.dir });
+      const dir = join(runDir, 'model');
+      if (torch) {
+        const t = torch;
+        if (!deps.saveModelFolder) throw new Error('saving a PyTorch model is not available in this build');
+        await deps.saveModelFolder(dir, t.config, (file) => t.engine.saveWeights(file), { tokenizerDir: tokenizer.dir, labelNames });
+      } else {
+        await deps.saveClassifier(model!, dir, { tokenizerDir: tokenizer.dir, labelNames });
+      }
       modelDir = 'model';
     }
     send({ type: 'finished', ...(modelDir ? { modelDir } : {}) });
@@ -153,6 +197,7 @@ export async function runInWorker(
     } else send({ type: 'failed', reason: readableReason(err), stage });
   } finally {
     // After a WASM out-of-memory freeing may throw too; the message above is what matters.
+    try { await engineToDispose?.dispose(); } catch { /* the process exits next */ }
     try { model?.dispose(); } catch { /* the process exits next */ }
   }
 }

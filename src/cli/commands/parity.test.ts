@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from './parity';
@@ -49,3 +50,15 @@ test('bert-lab parity: usage errors exit 2; a broken fixture is a one-line error
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'distilbert', dim: 8, n_heads: 2, n_layers: 1, hidden_dim: 8, vocab_size: 10, max_position_embeddings: 8 }));
   await assert.rejects(main([dir, '--backend', 'cpu']), (e: Error) => e.message.includes(join(dir, 'model.safetensors')));
 });
+
+const hasTorch = spawnSync(process.env.BERT_LAB_PYTHON || '/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+for (const name of ['distilbert', 'bert']) {
+  const f = shared('parity', name);
+  test(`bert-lab parity ${name} --backend torch: the PyTorch engine passes at the same tolerances`, { skip: f.skip || (hasTorch ? false : 'torch is not available') }, async () => {
+    const { code, out } = await run([f.path, '--backend', 'torch', '--python', process.env.BERT_LAB_PYTHON || '/usr/bin/python3']);
+    assert.equal(code, 0, out);
+    assert.match(out, /^backend torch: PyTorch /m);
+    assert.match(out, /parity ok: \d+ quantities within tolerance/);
+    assert.doesNotMatch(out, /^FAIL/m);
+  });
+}
