@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { isValidRunId, type RunRecord } from '../protocol';
 import { writeError, writeFileAtomic } from '../files/atomic';
 import { pidAlive } from '../files/process';
-import { recordProblem } from './records';
+import { recordProblem } from '../protocol/records';
 
 export { pidAlive } from '../files/process';
 

@@ -13,11 +13,11 @@ import { EventEmitter } from 'node:events';
 import { isFromWorker, type FromWorker, type RunConfig, type RunRecord, type ToWorker } from '../protocol';
 import { RunHistory } from './history';
 import { acquireLock, type HeldLock } from './lock';
-import { resultFingerprint, type RunValues } from './runFields';
+import { resultFingerprint, type RunValues } from '../protocol/runFields';
 import { HOMEWORK9, planProblem, type HomeworkSpec, type PlanOptions, type Settings } from './spec';
 
 export type { Settings } from './spec';
-export type { RunValues } from './runFields';
+export type { RunValues } from '../protocol/runFields';
 export { RunHistory } from './history';
 export { WorkspaceBusyError, type LockOwner } from './lock';
 

@@ -5,11 +5,11 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BackendPreference, Precision, RunConfig, RunRecord } from '../protocol';
 import { toHubModelId } from '../data/presets';
-import { RUN_FIELDS, checkRunField, configKey, configLabel, type RunField, type RunValues } from './runFields';
-import { selectBest, type BestRun } from './records';
+import { RUN_FIELDS, checkRunField, configKey, configLabel, type RunField, type RunValues } from '../protocol/runFields';
+import { selectBest, type BestRun } from '../protocol/records';
 
-export { RUN_FIELDS, lrLabel, modelTag, configLabel, type RunField, type RunValues } from './runFields';
-export type { BestRun } from './records';
+export { RUN_FIELDS, lrLabel, modelTag, configLabel, type RunField, type RunValues } from '../protocol/runFields';
+export type { BestRun } from '../protocol/records';
 
 export interface ProblemSpec {
   id: string;

@@ -12,7 +12,8 @@ import { selectEngine } from '../engine/torch/select';
 import { loadTokenizer } from '../engine/tokenizer';
 import { initBackend } from '../engine/backend';
 import { shared } from '../engine/testing';
-import { capStratified, checkRunConfig, runInWorker, type WorkerDeps } from './run';
+import { capStratified, runInWorker, type WorkerDeps } from './run';
+import { checkRunConfig } from '../protocol/runFields';
 import type { FromWorker, RunConfig } from '../protocol';
 
 // WASM when its binaries are built (dist/), else the (slower) plain CPU backend.
@@ -41,7 +42,7 @@ test('caps keep the split order and each class\'s share', () => {
 
 test('config received over IPC is checked', () => {
   assert.equal(checkRunConfig(config), undefined);
-  assert.match(checkRunConfig({ ...config, batchSize: 0 })!, /batch size/);
+  assert.match(checkRunConfig({ ...config, batchSize: 0 })!, /BATCH/);
   assert.match(checkRunConfig({ ...config, subsetFrac: 1.5 })!, /SUBSET_FRAC/);
 });
 

@@ -7,6 +7,7 @@ import type { ModelConfig } from '../engine/config';
 import { CancelledError, OutOfMemoryError, TfjsEngine, fit, type ComputeEngine, type TokenizedSplit } from '../engine/train';
 import type { EngineChoice } from '../engine/torch/select';
 import type { TorchDevice } from '../engine/torch/protocol';
+import { checkRunConfig } from '../protocol/runFields';
 import type { BackendPreference, EngineInfo, FromWorker, RunConfig, SplitInfo } from '../protocol';
 
 export interface TextSplit { texts: string[]; labels: number[] }
@@ -29,24 +30,6 @@ export interface WorkerDeps {
   saveModelFolder?(dir: string, config: ModelConfig, writeWeights: (file: string) => Promise<void>, opts: { tokenizerDir?: string; labelNames?: string[] }): Promise<void>;
 }
 
-/** A readable problem with a config received over IPC, or undefined when it is usable. */
-export function checkRunConfig(c: RunConfig): string | undefined {
-  const int = (v: unknown, min: number) => typeof v === 'number' && Number.isInteger(v) && v >= min;
-  if (typeof c.problem !== 'string' || typeof c.key !== 'string') return 'config lacks problem/key';
-  if (typeof c.model !== 'string' || !c.model) return 'config lacks a model';
-  if (typeof c.data !== 'string' || !c.data) return 'config lacks a data source';
-  if (!int(c.maxLen, 2)) return `MAX_LEN must be an integer >= 2, got ${c.maxLen}`;
-  if (!(typeof c.learningRate === 'number' && c.learningRate > 0 && c.learningRate < 1)) return `learning rate must be in (0, 1), got ${c.learningRate}`;
-  if (!int(c.batchSize, 1)) return `batch size must be an integer >= 1, got ${c.batchSize}`;
-  if (!int(c.epochs, 1)) return `epochs must be an integer >= 1, got ${c.epochs}`;
-  if (!int(c.evalBatchSize, 1)) return `eval batch size must be an integer >= 1, got ${c.evalBatchSize}`;
-  if (!(typeof c.subsetFrac === 'number' && c.subsetFrac > 0 && c.subsetFrac <= 1)) return `SUBSET_FRAC must be in (0, 1], got ${c.subsetFrac}`;
-  if (!int(c.seed, 0)) return `seed must be an integer >= 0, got ${c.seed}`;
-  if (!int(c.patience, 0)) return `patience must be an integer >= 0, got ${c.patience}`;
-  if (c.limitTrain !== undefined && !int(c.limitTrain, 1)) return `limitTrain must be an integer >= 1`;
-  if (c.limitEval !== undefined && !int(c.limitEval, 1)) return `limitEval must be an integer >= 1`;
-  return undefined;
-}
 
 /**
  * The caps of --quick / limitTrain / limitEval: the first examples of a split in its (shuffled) order,

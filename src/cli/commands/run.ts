@@ -7,8 +7,8 @@ import { parseArgs } from 'node:util';
 import { Runner, type SweepRunEvent } from '../../experiments/runner';
 import { computeAnswers } from '../../experiments/answers';
 import { DEFAULT_SETTINGS, HOMEWORK9, QUICK, loadSpecFile, type HomeworkSpec, type Settings } from '../../experiments/spec';
-import { configLabel, parseRunField, type NumericField } from '../../experiments/runFields';
-import { selectBest } from '../../experiments/records';
+import { configLabel, parseRunField, type NumericField } from '../../protocol/runFields';
+import { selectBest } from '../../protocol/records';
 import { resultCaveat, type BackendPreference, type Precision, type ProgressMessage, type RunRecord } from '../../protocol';
 
 export const summary = "Run a problem's experiments (problem1|problem2|problem3|all)";

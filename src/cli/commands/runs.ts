@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { workspaceDir } from '../workspace';
 import { RunHistory } from '../../experiments/history';
-import { resultFingerprint } from '../../experiments/runFields';
+import { resultFingerprint } from '../../protocol/runFields';
 import { isQuickConfig, isTinyModel, resultCaveat, type RunRecord } from '../../protocol';
 
 export const summary = 'List the run history (latest attempt per configuration; --all for every attempt)';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkRunConfig, checkRunField, configLabel, lrLabel, modelTag, parseRunField, resultFingerprint } from './runFields';
-import { HOMEWORK9, planProblem } from './spec';
+import { HOMEWORK9, planProblem } from '../experiments/spec';
 
 test('one run-field validation: values, typed text, whole configs', () => {
   assert.equal(checkRunField('maxLen', 128), undefined);

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TIE_RULE, isRunRecord, recordProblem, selectBest } from './records';
-import { HOMEWORK9, bestRun, contextKey, planProblem } from './spec';
-import type { RunRecord } from '../protocol';
+import { HOMEWORK9, bestRun, contextKey, planProblem } from '../experiments/spec';
+import type { RunRecord } from './index';
 
 const [c1, c2, c3] = planProblem(HOMEWORK9, 'problem1', { data: '/d', model: '/m' }, []);
 const m = (v: number) => ({ testAccuracy: 0.8, testF1: 0.7, confusion: [[1, 0], [0, 1]], valAccuracyAtMinValLoss: v, bestEpoch: 1, trainSeconds: 1, totalSeconds: 2, stepsPerSecond: 3, examplesPerSecond: 4 });

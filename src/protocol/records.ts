@@ -1,7 +1,7 @@
 // Run records as read back from disk (or from a message): the one validation of their shape, and the one
 // best-run selection. Pure (imports only protocol types): the history, the CLI, the extension and the
 // results webview can all use it.
-import { isValidRunId, type RunConfig, type RunRecord, type RunStatus } from '../protocol';
+import { isValidRunId, type RunConfig, type RunRecord, type RunStatus } from './index';
 
 const STATUSES: ReadonlySet<RunStatus> = new Set(['queued', 'running', 'finished', 'failed', 'cancelled', 'interrupted']);
 

@@ -1,7 +1,7 @@
 // The one definition of what a valid run value is (MAX_LEN, LR, BATCH, SUBSET_FRAC, EPOCHS, …) and how a
 // run config is labelled. Used by the spec's validation, the CLI's flags and the run planner; the worker,
 // the tree view and the settings can adopt it (pure: imports only protocol types, no vscode, no fs).
-import type { RunConfig } from '../protocol';
+import type { RunConfig } from './index';
 
 /** Fields of a run config that a problem may set, sweep, carry over or a user may edit. */
 export type RunField = 'maxLen' | 'learningRate' | 'batchSize' | 'subsetFrac' | 'model';
