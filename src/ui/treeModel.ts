@@ -2,6 +2,7 @@
 // and the engine report; src/ui/views.ts turns these nodes into TreeItems.
 import type { EngineInfo, ProgressMessage, RunConfig, RunRecord, RunStatus } from '../protocol';
 import { lrLabel } from '../experiments/spec';
+import { formatDuration, quickTag, runCaveat, shortLabel } from './labels';
 
 export interface TreeNode {
   id: string;
@@ -19,12 +20,7 @@ export interface TreeNode {
   ref?: { runId?: string; problemId?: string; sweepId?: string; configKey?: string; field?: EditableField };
 }
 
-export function formatDuration(seconds: number | undefined): string {
-  if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
-}
+export { formatDuration } from './labels';
 
 export const STATUS_ICONS: Record<RunStatus, { id: string; color?: string }> = {
   queued: { id: 'clock' },
@@ -42,7 +38,8 @@ export function runDescription(r: RunRecord, progress?: ProgressMessage, now = D
   switch (r.status) {
     case 'finished': {
       const m = r.metrics;
-      return m ? `val ${m.valAccuracyAtMinValLoss.toFixed(4)} · test ${m.testAccuracy.toFixed(4)} · F1 ${m.testF1.toFixed(3)} · ${formatDuration(elapsed)}` : 'finished';
+      const tag = quickTag(r.config);
+      return m ? `${m.valAccuracyAtMinValLoss.toFixed(4)} val · ${m.testAccuracy.toFixed(4)} test · ${formatDuration(elapsed)}${tag ? ` · ${tag}` : ''}` : 'finished';
     }
     case 'running': {
       if (!progress) return `running · ${formatDuration(elapsed)}`;
@@ -61,8 +58,10 @@ const firstLine = (s: string) => s.split('\n')[0].slice(0, 120);
 
 function runTooltip(r: RunRecord): string {
   const c = r.config;
+  const caveat = runCaveat(r);
   const lines = [
     `${c.label} (${r.status})`,
+    ...(caveat ? [`⚠ ${caveat}: not the homework's number`] : []),
     `problem ${c.problem} · model ${c.model}`,
     `MAX_LEN ${c.maxLen} · LR ${lrLabel(c.learningRate)} · BATCH ${c.batchSize} · EPOCHS ${c.epochs} · SUBSET_FRAC ${c.subsetFrac} · SEED ${c.seed}`,
     `data ${c.data}`,
@@ -75,14 +74,15 @@ function runTooltip(r: RunRecord): string {
     lines.push(`time ${formatDuration(m.totalSeconds)} · ${m.examplesPerSecond.toFixed(1)} examples/s`);
   }
   if (r.oomRetries?.length) lines.push(`out of memory: retried with batch ${r.oomRetries.join(', ')}`);
-  if (r.error) lines.push(r.error);
+  if (r.error) lines.push(`${r.failureStage === 'setup' ? 'could not start (data, model or engine): ' : ''}${r.error}`);
   lines.push(`run ${r.id}`);
   return lines.join('\n');
 }
 
-export function runNode(r: RunRecord, progress?: ProgressMessage, now?: number): TreeNode {
+/** A run of the history: short label (what differs within its problem), numbers in the description, all in the tooltip. */
+export function runNode(r: RunRecord, progress?: ProgressMessage, now?: number, siblings: readonly RunConfig[] = []): TreeNode {
   return {
-    id: `run:${r.id}`, label: r.config.label, description: runDescription(r, progress, now), tooltip: runTooltip(r),
+    id: `run:${r.id}`, label: shortLabel(r.config, siblings), description: runDescription(r, progress, now), tooltip: runTooltip(r),
     icon: STATUS_ICONS[r.status], contextValue: `run.${r.status}`, ref: { runId: r.id, problemId: r.config.problem, sweepId: r.sweepId },
     command: { command: 'bertLab.run.openResults', title: 'Open Results', arguments: [r.id] },
   };
@@ -115,19 +115,20 @@ export function historyTree(
   return order.map((pid) => {
     const list = byProblem.get(pid)!;
     const title = problems.find((p) => p.id === pid)?.title ?? (pid === 'single' ? 'Single experiments' : pid);
+    const siblings = list.map((r) => r.config);
     const sweeps = new Map<string, RunRecord[]>();
     for (const r of list) {
       const k = r.sweepId ?? `run-${r.id}`;
       sweeps.set(k, [...(sweeps.get(k) ?? []), r]);
     }
     let children: TreeNode[];
-    if (sweeps.size <= 1) children = list.map((r) => runNode(r, progress[r.id], now));
+    if (sweeps.size <= 1) children = list.map((r) => runNode(r, progress[r.id], now, siblings));
     else {
       const ordered = [...sweeps.entries()].sort((a, b) => b[1][0].createdAt.localeCompare(a[1][0].createdAt));
       children = ordered.map(([sid, rs], k) => ({
-        id: `sweep:${pid}:${sid}`, label: `Sweep of ${when(rs[0].createdAt)}`, description: summarize(rs),
+        id: `sweep:${pid}:${sid}`, label: `Sweep ${when(rs[0].createdAt)}`, description: summarize(rs) + (rs.some((r) => quickTag(r.config)) ? ` · ${quickTag(rs[0].config)}` : ''),
         icon: { id: 'layers' }, contextValue: 'group.sweep', expanded: k === 0, ref: { problemId: pid, sweepId: sid },
-        children: rs.map((r) => runNode(r, progress[r.id], now)),
+        children: rs.map((r) => runNode(r, progress[r.id], now, siblings)),
       }));
     }
     return {
