@@ -229,7 +229,7 @@ export interface AnswerValue {
 /** Everything the results page shows; sent whole on every change (small: tens of runs). */
 export interface ResultsState {
   runs: RunRecord[];
-  /** Step-level loss of running runs, for live curves: runId -> [step index, loss]. */
+  /** Step-level loss of recent runs, for the learning curves: runId -> [epoch + fraction of it (step/steps), loss]. */
   liveLoss: Record<string, Array<[number, number]>>;
   /** Latest progress of running runs. */
   progress: Record<string, ProgressMessage>;

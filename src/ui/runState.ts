@@ -55,7 +55,8 @@ export class RunState extends EventEmitter {
       this.progress[runId] = m;
       if (m.phase === 'train' && m.steps > 0 && Number.isFinite(m.loss)) {
         const list = (this.liveLoss[runId] ??= []);
-        const x = (m.epoch - 1) * m.steps + m.step;
+        // x in epochs (step s of epoch e at e - 1 + s/steps): drawable after the run ended, when its progress is gone.
+        const x = (m.epoch - 1) + m.step / m.steps;
         // A new epoch restarts the step count of an out-of-memory retry: drop points past x.
         while (list.length && list[list.length - 1][0] >= x) list.pop();
         list.push([x, m.loss]);

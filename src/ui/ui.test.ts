@@ -114,7 +114,7 @@ test('run state: records, throttle-free live loss with thinning, engine, positio
   }
   const loss = s.liveLoss[b.id];
   assert.ok(loss.length <= 1500 && loss.length > 700, `kept ${loss.length}`);
-  assert.deepEqual(loss[loss.length - 1], [2000, 1 / 2000]);
+  assert.deepEqual(loss[loss.length - 1], [1, 1 / 2000], "x in epochs: the last step of epoch 1 at x = 1");
   assert.ok(loss.every((p, i) => i === 0 || p[0] > loss[i - 1][0]));
   const v = sweepView(s.runs(), b, s.progress[b.id]);
   assert.deepEqual([v.k, v.n, v.phase], [2, 2, 'epoch 1/3']);
@@ -136,7 +136,7 @@ test('results HTML: strict CSP with the nonce, no remote content, the contract i
   assert.match(html, /<script nonce="abc123" src="https:\/\/x\.vscode-cdn\.net\/dist\/webview\/results\.js">/);
   assert.doesNotMatch(html, /style="/);
   assert.equal((html.match(/<script/g) ?? []).length, 1);
-  for (const id of ['runs-table', 'chart-problem1', 'chart-problem2', 'chart-problem3', 'chart-live', 'answers']) assert.match(html, new RegExp(`id="${id}"`));
+  for (const id of ['runs-table', 'problems', 'curve-run', 'chart-live', 'answers']) assert.match(html, new RegExp(`id="${id}"`));
   const urls = html.match(/https?:\/\/[^"\s]+/g) ?? [];
   assert.ok(urls.every((u) => u.startsWith('https://x.vscode-cdn.net')), urls.join());
 });
