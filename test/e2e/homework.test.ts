@@ -311,6 +311,11 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
       log(`Run History items: ${JSON.stringify(labels.map((l) => l.split('\n')[0]))}`);
       assert.equal(runs.filter((r) => labels.some((l) => l.includes(r.config.label))).length, 6, 'each run has a tree item');
       assert.equal(finishedItems(labels), 6, 'each run\'s tree item says "finished"');
+      // Quick runs with the tiny model are marked as such: in the item's description and its tooltip.
+      const rowTexts = await pane.locator('.pane-body [role="treeitem"]').evaluateAll((els) => els.map((e) => (e as HTMLElement).innerText.replace(/\s+/g, ' ')));
+      log(`Run History rows: ${JSON.stringify(rowTexts)}`);
+      assert.equal(rowTexts.filter((t) => /\d\.\d{4} val .* quick · tiny model/.test(t)).length, 6, 'each finished run\'s row says "quick · tiny model"');
+      assert.equal(labels.filter((l) => l.includes('quick run with distilbert-tiny-random')).length, 6, 'each run\'s tooltip names the quick run and the tiny model');
     });
   });
 
@@ -342,6 +347,16 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
       assert.ok(ink.ink > 2000, `chart-problem1 drew only ${ink.ink} non-transparent pixels (${ink.width}x${ink.height})`);
       assert.ok(ink.colored > 50, `chart-problem1 has only ${ink.colored} coloured (data) pixels: axes but no data?`);
       await shots.take(page, 'results-chart');
+      // One distinct colour per learning rate (the chart's datasets, as drawn).
+      const colors = JSON.parse((await chart.getAttribute('data-colors')) ?? '[]') as string[];
+      const lrs = new Set(problem1Runs(workspace).map((r) => r.config.learningRate));
+      log(`chart-problem1 colours: ${JSON.stringify(colors)} for ${lrs.size} learning rates`);
+      assert.equal(colors.length, lrs.size, 'one dataset per learning rate');
+      assert.equal(new Set(colors).size, colors.length, `learning-rate colours are not distinct: ${colors.join(', ')}`);
+      // Quick results are marked as such: the problem's caveat, a badge on every row, the answer.
+      assert.match((await frame.locator('#problem1-caveat').textContent()) ?? '', /quick run with distilbert-tiny-random/);
+      assert.equal(await frame.locator('#runs-table tr.quick .quick-badge', { hasText: 'quick' }).count(), 6, 'a "quick" badge on each row');
+      assert.match((await frame.locator('.answer[data-variable="a1a"] .quick-badge').textContent()) ?? '', /quick run with distilbert-tiny-random/);
 
       const matrices = frame.locator('.confusion-matrix');
       assert.ok((await matrices.count()) >= 1, 'no .confusion-matrix in the results page');
@@ -373,6 +388,14 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
       await shots.take(page, 'before-insert');
 
       await button.click();
+      // A value from a quick run is written only after the student confirms it.
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor({ timeout: 15_000 });
+      const question = (await dialog.innerText()).replace(/\s+/g, ' ');
+      log(`confirmation: ${question}`);
+      assert.match(question, new RegExp(`Fill a1a with ${shown.replace('.', '\\.')} from a quick run with distilbert-tiny-random\\?`));
+      await shots.take(page, 'confirm-quick-fill');
+      await dialog.getByRole('button', { name: 'Replace' }).click();
       for (let i = 0; i < 60 && readFileSync(notebookFile, 'utf8') === originalNotebook; i++) await sleep(500);
       await sleep(1500); // let a save followed by a rewrite settle
       const saved = readFileSync(notebookFile, 'utf8');
@@ -389,5 +412,85 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
       const dirty = await page.locator('.tabs-container .tab.dirty', { hasText: NOTEBOOK }).count();
       assert.equal(dirty, 0, `${NOTEBOOK} shows unsaved changes after the insert`);
     });
+  });
+  test('replacing an answer that is not the placeholder asks first; Cancel leaves the notebook as it was', { timeout: 90_000 }, async (t) => {
+    await step(t, 'confirm-replace', async () => {
+      // The student's own value (as in the issue: a1a = 0.9144 already in the notebook), written on disk.
+      const own = readFileSync(notebookFile, 'utf8').replace(`"a1a = ${insertedValue}`, '"a1a = 0.9144');
+      assert.notEqual(own, readFileSync(notebookFile, 'utf8'));
+      writeFileSync(notebookFile, own);
+      // The open (saved) editor reloads the file.
+      await page.locator('.notebookOverlay .view-lines', { hasText: /a1a\s*=\s*0\.9144\s/ }).first().waitFor({ timeout: 20_000 });
+      const frame = webviewFrame(page, EXTENSION_ID);
+      const tab = page.locator('.tabs-container .tab', { hasText: 'BERT Lab Results' }).first();
+      await tab.click();
+      const button = frame.locator('button[data-insert="a1a"]');
+      await button.scrollIntoViewIfNeeded();
+      await button.click();
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor({ timeout: 15_000 });
+      const question = (await dialog.innerText()).replace(/\s+/g, ' ');
+      log(`confirmation: ${question}`);
+      assert.match(question, new RegExp(`a1a is 0\\.9144 in the notebook; replace it with ${insertedValue.replace('.', '\\.')} from a quick run with distilbert-tiny-random\\?`));
+      await shots.take(page, 'confirm-replace-own-value');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'hidden', timeout: 10_000 });
+      await sleep(1500);
+      assert.ok(readFileSync(notebookFile, 'utf8') === own, 'Cancel left the notebook byte for byte as it was');
+    });
+  });
+
+  test('the walkthrough shows the steps done from the state (runs in the history, answers in the notebook)', { timeout: 60_000 }, async (t) => {
+    await step(t, 'walkthrough', async () => {
+      // Neither "Run Problem 1 Sweep" nor "Fill Answer Cells" was run as a command (the notebook's button and
+      // the results page were used): only the context keys set from the runs and the notebook can tick them.
+      await runCommand(page, 'Welcome: Open Walkthrough...');
+      const input = page.locator('.quick-input-widget .quick-input-box input');
+      await input.waitFor({ timeout: 10_000 });
+      await input.fill('Homework 9');
+      await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'Homework 9' }).first().waitFor({ timeout: 15_000 });
+      await page.keyboard.press('Enter');
+      const stepButton = (id: string) => page.locator(`button.getting-started-step[data-step-id$="${id}"]`).first();
+      await stepButton('runProblem1').waitFor({ timeout: 20_000 });
+      const checked = async (id: string) => (await stepButton(id).getAttribute('aria-checked')) === 'true';
+      for (let i = 0; i < 20 && !(await checked('runProblem1') && await checked('fillAnswers')); i++) await sleep(500);
+      const titles = await page.locator('button.getting-started-step h3.step-title').allInnerTexts();
+      log(`walkthrough steps: ${JSON.stringify(titles)}`);
+      assert.ok(titles.every((x) => !x.includes('`')), 'no literal backticks in the step titles');
+      assert.equal(await checked('runProblem1'), true, 'Run Problem 1 is ticked (Problem 1 has finished runs)');
+      assert.equal(await checked('fillAnswers'), true, 'Fill the answer cells is ticked (the notebook holds answers)');
+      assert.equal(await checked('runProblem2'), false, 'Run Problem 2 is not ticked (no run yet)');
+      const text = await page.locator('.gettingStartedContainer').first().innerText();
+      assert.ok(!text.includes('`'), 'no literal backticks in the walkthrough');
+    });
+  });
+
+  test('the results page in light, dark and high-contrast themes', { timeout: 120_000 }, async (t) => {
+    const theme = async (name: string) => {
+      await runCommand(page, 'Preferences: Color Theme');
+      const input = page.locator('.quick-input-widget .quick-input-box input');
+      await input.waitFor({ timeout: 10_000 });
+      await input.fill(name);
+      await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 15_000 });
+      await page.keyboard.press('Enter');
+      await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+      const tab = page.locator('.tabs-container .tab', { hasText: 'BERT Lab Results' }).first();
+      await tab.click();
+      await sleep(1500); // the page redraws its charts with the new theme colours
+    };
+    for (const [name, shot] of [['Light Modern', 'results-light'], ['Dark High Contrast', 'results-high-contrast'], ['Dark Modern', 'results-dark']] as const) {
+      await step(t, shot, async () => {
+        await theme(name);
+        const frame = webviewFrame(page, EXTENSION_ID);
+        await frame.locator('canvas#chart-problem1').scrollIntoViewIfNeeded();
+        const ink = await canvasInk(frame, 'canvas#chart-problem1');
+        assert.ok(ink.colored > 50, `${name}: chart-problem1 has only ${ink.colored} coloured pixels`);
+        // The page's text uses the theme's foreground: dark text on light, light text on dark.
+        const fg = await frame.locator('body').evaluate((b) => getComputedStyle(b).color);
+        const lum = (fg.match(/\d+/g) ?? []).slice(0, 3).map(Number).reduce((a, b) => a + b, 0) / 3;
+        log(`${name}: body colour ${fg}`);
+        assert.ok(name.startsWith('Light') ? lum < 128 : lum > 128, `${name}: text colour ${fg}`);
+      });
+    }
   });
 });
