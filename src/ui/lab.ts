@@ -17,7 +17,7 @@ import { HomeworkNotebooks } from './notebook';
 import { installedNative } from './nativeEngine';
 import { describeFill } from '../notebook/notebookFile';
 import { sweepView, trainingStatusText } from './statusText';
-import { ANSWERS_FILLED_KEY, HOMEWORK_NOTEBOOK_KEY, walkthroughContext } from './walkthrough';
+import { ANSWERS_FILLED_KEY, HOMEWORK_NOTEBOOK_KEY, isWalkthroughTab, WALKTHROUGH_OPEN_KEY, walkthroughContext } from './walkthrough';
 import type { LabContext } from './labContext';
 import { SweepController } from './sweepController';
 import { registerRunCommands, rerun, showRunDetails, type Register } from './commands/runCommands';
@@ -77,7 +77,9 @@ export class BertLab implements ResultsHost, LabContext {
       vscode.workspace.onDidOpenNotebookDocument(() => { this.updateNotebookContext(); ResultsPanel.current?.postState(); }),
       vscode.workspace.onDidCloseNotebookDocument(() => ResultsPanel.current?.postState()),
       vscode.workspace.onDidChangeNotebookDocument(() => this.updateNotebookContext()),
+      vscode.window.tabGroups.onDidChangeTabs((e) => { if (e.opened.some((t) => isWalkthroughTab(t.label))) this.walkthroughOpened(); }),
     );
+    if (vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => isWalkthroughTab(t.label)))) this.walkthroughOpened();
     this.state.on('changed', () => this.refresh(false));
     this.state.on('progress', () => { this.updateStatusBar(); ResultsPanel.current?.postState(); this.scheduleRefresh(false, 1000); });
     this.loadHistory();
@@ -191,6 +193,12 @@ export class BertLab implements ResultsHost, LabContext {
     this.statusBar.text = trainingStatusText(view);
     this.statusBar.tooltip = `${r.config.problem} · ${r.config.label}${view.tag ? ` (${view.tag})` : ''}\nClick to open the results`;
     this.statusBar.show();
+  }
+
+  /** See WALKTHROUGH_OPEN_KEY: false, then true once the page's walkthrough service has registered the steps. */
+  private walkthroughOpened(): void {
+    this.setContextKey(WALKTHROUGH_OPEN_KEY, false);
+    setTimeout(() => this.setContextKey(WALKTHROUGH_OPEN_KEY, true), 1000);
   }
 
   private updateNotebookContext(): void {

@@ -39,7 +39,10 @@ const FIELD_TEXT: Record<Field, (c: RunConfig) => string> = {
  * With nothing varying (one run), MAX_LEN and LR.
  */
 export function shortLabel(c: RunConfig, siblings: readonly RunConfig[] = []): string {
-  const fields = (Object.keys(FIELD_TEXT) as Field[]).filter((f) => siblings.some((s) => s[f] !== c[f]));
+  let fields = (Object.keys(FIELD_TEXT) as Field[]).filter((f) => siblings.some((s) => s[f] !== c[f]));
+  // BATCH that follows MAX_LEN (the homework's 32/16/8) says nothing more: the tooltip has it.
+  if (fields.includes('batchSize') && fields.includes('maxLen')
+    && [...siblings, c].every((s) => [...siblings, c].every((o) => o.maxLen !== s.maxLen || o.batchSize === s.batchSize))) fields = fields.filter((f) => f !== 'batchSize');
   const shown = fields.length ? fields : (['maxLen', 'learningRate'] as Field[]);
   const text = shown.map((f) => FIELD_TEXT[f](c)).join(', ');
   return c.label.endsWith('(edited)') ? `${text} (edited)` : text;

@@ -28,6 +28,10 @@ test('labels: short (what differs), LR as written, h:mm:ss durations', () => {
   assert.equal(shortLabel(cfg({ subsetFrac: 0.5 }), [cfg({ subsetFrac: 0.25 })]), 'SUBSET_FRAC 0.5');
   assert.equal(shortLabel(cfg({ model: '/m/bert-base-uncased' }), [cfg()]), 'bert-base-uncased');
   assert.equal(shortLabel(cfg()), 'MAX_LEN 128, LR 2e-5', 'a lone run: MAX_LEN and LR');
+  // The homework's Problem 1: BATCH follows MAX_LEN (32/16/8), so it is left to the tooltip.
+  const p1 = [cfg(), cfg({ learningRate: 1e-5 }), cfg({ maxLen: 256, batchSize: 16 }), cfg({ maxLen: 256, batchSize: 16, learningRate: 1e-5 })];
+  assert.equal(shortLabel(p1[2], p1), 'MAX_LEN 256, LR 2e-5');
+  assert.equal(shortLabel(cfg({ batchSize: 8 }), [cfg()]), 'BATCH 8', 'BATCH alone varies: shown');
   assert.equal(shortLabel(cfg({ label: 'MAX_LEN=64, LR=2.0e-5, BATCH=32 (edited)', maxLen: 64 }), sib), 'MAX_LEN 64, LR 2e-5 (edited)');
   assert.deepEqual([shortLr(2e-5), shortLr(7.5e-6), shortLr(1e-4)], ['2e-5', '7.5e-6', '1e-4']);
   assert.deepEqual([formatDuration(65), formatDuration(3700), formatDuration(undefined)], ['0:01:05', '1:01:40', '']);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ProgressMessage, RunConfig, RunRecord } from '../protocol';
 import { HOMEWORK9 } from '../experiments/spec';
 import { progressNotificationText, sweepView, trainingStatusText } from './statusText';
-import { ANSWERS_FILLED_KEY, finishedKey, HOMEWORK_NOTEBOOK_KEY, walkthroughContext } from './walkthrough';
+import { ANSWERS_FILLED_KEY, finishedKey, HOMEWORK_NOTEBOOK_KEY, isWalkthroughTab, WALKTHROUGH_OPEN_KEY, walkthroughContext } from './walkthrough';
 
 const progress = (extra: Partial<ProgressMessage> = {}): ProgressMessage => ({
   type: 'progress', epoch: 2, epochs: 3, step: 4, steps: 10, loss: 0.5, accuracy: 0.8, examplesPerSecond: 30, etaSeconds: 65, phase: 'train', ...extra,
@@ -63,11 +63,21 @@ test('the walkthrough\'s onContext events name keys the extension sets', () => {
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
   const set = new Set([HOMEWORK_NOTEBOOK_KEY, ANSWERS_FILLED_KEY, ...HOMEWORK9.problems.map((p) => finishedKey(p.id))]);
   const steps = pkg.contributes.walkthroughs[0].steps as Array<{ id: string; completionEvents: string[] }>;
-  const keys = steps.flatMap((s) => s.completionEvents.filter((e) => e.startsWith('onContext:')).map((e) => e.slice('onContext:'.length)));
+  const exprs = steps.flatMap((s) => s.completionEvents.filter((e) => e.startsWith('onContext:')).map((e) => e.slice('onContext:'.length)));
+  // Each is "<state key> && bertLab.walkthroughOpen" (see WALKTHROUGH_OPEN_KEY).
+  assert.ok(exprs.every((e) => e.endsWith(` && ${WALKTHROUGH_OPEN_KEY}`)), exprs.join(', '));
+  const keys = exprs.map((e) => e.split(' && ')[0]);
   assert.ok(keys.length >= 5, `onContext events: ${keys.join(', ')}`);
   for (const k of keys) assert.ok(set.has(k), `${k} is never set`);
   const byStep = Object.fromEntries(steps.map((s) => [s.id, s.completionEvents]));
-  for (const n of [1, 2, 3]) assert.ok(byStep[`runProblem${n}`].includes(`onContext:${finishedKey(`problem${n}`)}`), `runProblem${n}`);
+  for (const n of [1, 2, 3]) assert.ok(byStep[`runProblem${n}`].includes(`onContext:${finishedKey(`problem${n}`)} && ${WALKTHROUGH_OPEN_KEY}`), `runProblem${n}`);
   // The notebook's own buttons complete the fill step too.
   assert.ok(byStep.fillAnswers.includes('onCommand:bertLab.notebook.fillAnswer'));
+});
+
+test('walkthrough tabs are recognised by their title', () => {
+  assert.ok(isWalkthroughTab('Walkthrough: BERT Lab'));
+  assert.ok(isWalkthroughTab('Welcome'));
+  assert.ok(!isWalkthroughTab('Homework_09.ipynb'));
+  assert.ok(!isWalkthroughTab('BERT Lab Results'));
 });

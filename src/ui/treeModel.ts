@@ -39,7 +39,8 @@ export function runDescription(r: RunRecord, progress?: ProgressMessage, now = D
     case 'finished': {
       const m = r.metrics;
       const tag = quickTag(r.config);
-      return m ? `${m.valAccuracyAtMinValLoss.toFixed(4)} val · ${m.testAccuracy.toFixed(4)} test · ${formatDuration(elapsed)}${tag ? ` · ${tag}` : ''}` : 'finished';
+      // Short enough for the default sidebar width; test accuracy and F1 are in the tooltip.
+      return m ? `val ${m.valAccuracyAtMinValLoss.toFixed(4)} · ${formatDuration(elapsed)}${tag ? ` · ${tag}` : ''}` : 'finished';
     }
     case 'running': {
       if (!progress) return `running · ${formatDuration(elapsed)}`;

@@ -34,7 +34,7 @@ test('history tree: grouped by problem, by sweep when there are several; icons, 
   const p1 = tree[0].children!;
   // Short labels (what differs within the problem), the numbers in the description, the full config in the tooltip.
   assert.deepEqual(p1.map((c) => c.label), ['BATCH 1', 'BATCH 2']);
-  assert.equal(p1[0].description, '0.8580 val · 0.8550 test · 0:02:43');
+  assert.equal(p1[0].description, 'val 0.8580 · 0:02:43');
   assert.ok(p1[0].tooltip!.startsWith(`${runs[0].config.label} (finished)`));
   assert.match(p1[0].tooltip!, /MAX_LEN 128 · LR 2\.0e-05 · BATCH 1 · EPOCHS/);
   assert.deepEqual(p1[0].icon, { id: 'pass', color: 'testing.iconPassed' });
