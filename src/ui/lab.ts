@@ -17,7 +17,7 @@ import { HomeworkNotebooks } from './notebook';
 import { installedNative } from './nativeEngine';
 import { describeFill } from '../notebook/notebookFile';
 import { sweepView, trainingStatusText } from './statusText';
-import { ANSWERS_FILLED_KEY, HOMEWORK_NOTEBOOK_KEY, isWalkthroughTab, WALKTHROUGH_OPEN_KEY, walkthroughContext } from './walkthrough';
+import { ANSWERS_FILLED_KEY, HOMEWORK_NOTEBOOK_KEY, HOMEWORK_OPEN_KEY, isWalkthroughTab, WALKTHROUGH_OPEN_KEY, walkthroughContext } from './walkthrough';
 import type { LabContext } from './labContext';
 import { SweepController } from './sweepController';
 import { registerRunCommands, rerun, showRunDetails, type Register } from './commands/runCommands';
@@ -75,7 +75,7 @@ export class BertLab implements ResultsHost, LabContext {
       api.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('bertLab')) this.refresh(true); }),
       vscode.window.onDidChangeActiveNotebookEditor(() => this.updateNotebookContext()),
       vscode.workspace.onDidOpenNotebookDocument(() => { this.updateNotebookContext(); ResultsPanel.current?.postState(); }),
-      vscode.workspace.onDidCloseNotebookDocument(() => ResultsPanel.current?.postState()),
+      vscode.workspace.onDidCloseNotebookDocument(() => { this.updateNotebookContext(); ResultsPanel.current?.postState(); }),
       vscode.workspace.onDidChangeNotebookDocument(() => this.updateNotebookContext()),
       vscode.window.tabGroups.onDidChangeTabs((e) => { if (e.opened.some((t) => isWalkthroughTab(t.label))) this.walkthroughOpened(); }),
     );
@@ -204,6 +204,8 @@ export class BertLab implements ResultsHost, LabContext {
   private updateNotebookContext(): void {
     const nb = vscode.window.activeNotebookEditor?.notebook;
     this.setContextKey(HOMEWORK_NOTEBOOK_KEY, !!nb && nb.notebookType === 'jupyter-notebook' && this.notebooks.analyze(nb).isHomework);
+    // The walkthrough's step: open in any editor (the walkthrough page itself has the focus when it is read).
+    this.setContextKey(HOMEWORK_OPEN_KEY, this.notebooks.openHomeworkNotebooks().length > 0);
   }
 
   openResults(runId?: string, preserveFocus = false): void {

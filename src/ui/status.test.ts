@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ProgressMessage, RunConfig, RunRecord } from '../protocol';
 import { HOMEWORK9 } from '../experiments/spec';
 import { progressNotificationText, sweepView, trainingStatusText } from './statusText';
-import { ANSWERS_FILLED_KEY, finishedKey, HOMEWORK_NOTEBOOK_KEY, isWalkthroughTab, WALKTHROUGH_OPEN_KEY, walkthroughContext } from './walkthrough';
+import { ANSWERS_FILLED_KEY, finishedKey, HOMEWORK_OPEN_KEY, isWalkthroughTab, WALKTHROUGH_OPEN_KEY, walkthroughContext } from './walkthrough';
 
 const progress = (extra: Partial<ProgressMessage> = {}): ProgressMessage => ({
   type: 'progress', epoch: 2, epochs: 3, step: 4, steps: 10, loss: 0.5, accuracy: 0.8, examplesPerSecond: 30, etaSeconds: 65, phase: 'train', ...extra,
@@ -61,7 +61,7 @@ test('walkthrough: a problem\'s step completes once it has a finished run, howev
 
 test('the walkthrough\'s onContext events name keys the extension sets', () => {
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
-  const set = new Set([HOMEWORK_NOTEBOOK_KEY, ANSWERS_FILLED_KEY, ...HOMEWORK9.problems.map((p) => finishedKey(p.id))]);
+  const set = new Set([HOMEWORK_OPEN_KEY, ANSWERS_FILLED_KEY, ...HOMEWORK9.problems.map((p) => finishedKey(p.id))]);
   const steps = pkg.contributes.walkthroughs[0].steps as Array<{ id: string; completionEvents: string[] }>;
   const exprs = steps.flatMap((s) => s.completionEvents.filter((e) => e.startsWith('onContext:')).map((e) => e.slice('onContext:'.length)));
   // Each is "<state key> && bertLab.walkthroughOpen" (see WALKTHROUGH_OPEN_KEY).

@@ -5,6 +5,8 @@ import type { RunRecord } from '../protocol';
 
 /** Set while the active notebook editor shows the homework notebook. */
 export const HOMEWORK_NOTEBOOK_KEY = 'bertLab.homeworkNotebook';
+/** Set while the homework notebook is open in any editor (the walkthrough's first step). */
+export const HOMEWORK_OPEN_KEY = 'bertLab.homeworkNotebookOpen';
 /**
  * Set (again) each time a walkthrough tab opens. Every onContext completion event is "<key> && this key":
  * VS Code (1.100) registers walkthroughs when its walkthrough service starts, often only when the page
