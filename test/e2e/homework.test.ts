@@ -467,18 +467,29 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
   });
 
   test('the results page in light, dark and high-contrast themes', { timeout: 120_000 }, async (t) => {
-    // The theme as a user setting (the workbench applies a changed settings file at once).
-    const userSettings = join(root, 'state', 'user-data', 'User', 'settings.json');
-    const theme = async (id: string) => {
-      const current = existsSync(userSettings) ? JSON.parse(readFileSync(userSettings, 'utf8')) as Record<string, unknown> : {};
-      writeFileSync(userSettings, JSON.stringify({ ...current, 'workbench.colorTheme': id }, null, 2));
-      const tab = page.locator('.tabs-container .tab', { hasText: 'BERT Lab Results' }).first();
-      await tab.click();
-      await sleep(2500); // the page redraws its charts with the new theme colours
+    // The theme picker (Ctrl+K Ctrl+T), as a user changes it; the workbench's root element then carries the
+    // theme's kind ("vs", "vs-dark", "hc-black").
+    const theme = async (label: string, uiClass: string) => {
+      const applied = () => page.locator('.monaco-workbench').first().evaluate((e, c) => e.classList.contains(c), uiClass);
+      for (let attempt = 0; attempt < 3 && !(await applied()); attempt++) {
+        await page.locator('.tabs-container .tab', { hasText: NOTEBOOK }).first().click();
+        await page.keyboard.press('Control+K');
+        await page.keyboard.press('Control+T');
+        const input = page.locator('.quick-input-widget .quick-input-box input');
+        await input.waitFor({ timeout: 10_000 });
+        await input.fill(label);
+        const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: label }).first();
+        if (await row.waitFor({ timeout: 10_000 }).then(() => true, () => false)) await page.keyboard.press('Enter');
+        else await page.keyboard.press('Escape');
+        for (let i = 0; i < 10 && !(await applied()); i++) await sleep(500);
+      }
+      assert.ok(await applied(), `the theme ${label} was not applied`);
+      await page.locator('.tabs-container .tab', { hasText: 'BERT Lab Results' }).first().click();
+      await sleep(2000); // the page redraws its charts with the new theme colours
     };
-    for (const [name, shot] of [['Default Light Modern', 'results-light'], ['Default High Contrast', 'results-high-contrast'], ['Default Dark Modern', 'results-dark']] as const) {
+    for (const [name, shot, uiClass] of [['Light Modern', 'results-light', 'vs'], ['Dark High Contrast', 'results-high-contrast', 'hc-black'], ['Dark Modern', 'results-dark', 'vs-dark']] as const) {
       await step(t, shot, async () => {
-        await theme(name);
+        await theme(name, uiClass);
         const frame = webviewFrame(page, EXTENSION_ID);
         await frame.locator('canvas#chart-problem1').scrollIntoViewIfNeeded();
         const ink = await canvasInk(frame, 'canvas#chart-problem1');
@@ -487,7 +498,7 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
         const fg = await frame.locator('body').evaluate((b) => getComputedStyle(b).color);
         const lum = (fg.match(/\d+/g) ?? []).slice(0, 3).map(Number).reduce((a, b) => a + b, 0) / 3;
         log(`${name}: body colour ${fg}`);
-        assert.ok(name.includes('Light') ? lum < 128 : lum > 128, `${name}: text colour ${fg}`);
+        assert.ok(name.startsWith('Light') ? lum < 128 : lum > 128, `${name}: text colour ${fg}`);
       });
     }
   });
