@@ -38,9 +38,10 @@ export function runDescription(r: RunRecord, progress?: ProgressMessage, now = D
   switch (r.status) {
     case 'finished': {
       const m = r.metrics;
-      const tag = quickTag(r.config);
-      // Short enough for the default sidebar width; test accuracy and F1 are in the tooltip.
-      return m ? `val ${m.valAccuracyAtMinValLoss.toFixed(4)} · ${formatDuration(elapsed)}${tag ? ` · ${tag}` : ''}` : 'finished';
+      // Short enough for the default sidebar width (the quick flag before the time, so that it shows);
+      // test accuracy, F1 and the full caveat are in the tooltip.
+      const tag = quickTag(r.config).replace(' · tiny model', ', tiny').replace('tiny model', 'tiny');
+      return m ? `val ${m.valAccuracyAtMinValLoss.toFixed(4)}${tag ? ` · ${tag}` : ''} · ${formatDuration(elapsed)}` : 'finished';
     }
     case 'running': {
       if (!progress) return `running · ${formatDuration(elapsed)}`;
@@ -219,7 +220,7 @@ export function problemsTree(planned: readonly PlannedProblem[], runs: readonly 
         }));
         values.push({ id: `value:${p.id}:${original.key}:model`, label: `model = ${c.model}`, description: carried.has('model') ? `from ${from}` : undefined, icon: { id: 'symbol-class' }, contextValue: 'info' });
         return {
-          id: `config:${p.id}:${original.key}`, label: c.label, description: [done ? 'finished' : undefined, edited ? 'edited' : undefined].filter(Boolean).join(' · ') || undefined,
+          id: `config:${p.id}:${original.key}`, label: shortLabel(c, p.configs as RunConfig[]), tooltip: c.label, description: [done ? 'finished' : undefined, edited ? 'edited' : undefined].filter(Boolean).join(' · ') || undefined,
           icon: { id: done ? 'pass' : 'circle-large-outline', color: done ? 'testing.iconPassed' : undefined },
           contextValue: edited ? 'config.edited' : 'config', expanded: false, children: values,
           ref: { problemId: p.id, configKey: original.key },

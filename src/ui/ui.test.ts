@@ -72,7 +72,8 @@ test('problems tree: planned configs, carried-over values, edits, and the waitin
   assert.equal(c0.children![0].description, 'from Problem 1');
   assert.equal(c0.children![1].label, 'LR = 2.0e-05');
   assert.equal(c0.children![3].description, undefined);
-  assert.match(c1.label, /^MAX_LEN=64, .* \(edited\)$/);
+  assert.match(c1.label, /^MAX_LEN 64, .*\(edited\)$/, 'short label (what differs); the full one in the tooltip');
+  assert.match(c1.tooltip!, /^MAX_LEN=64, .* \(edited\)$/);
   assert.equal(c1.contextValue, 'config.edited');
   assert.equal(c1.children![0].description, 'edited (planned 128)');
   assert.deepEqual(c1.children![0].command?.arguments, [{ problemId: 'problem2', configKey: configs[1].key, field: 'maxLen' }]);

@@ -70,7 +70,8 @@ function renderProblems(s: ResultsState) {
     const canvas = $<HTMLCanvasElement>(`chart-${id}`);
     const out = renderProblemChart(canvas, s, p.id, chartKind(runs));
     canvas.dataset.colors = JSON.stringify(chartColors(canvas.id));
-    $(`${id}-best`).textContent = out.best;
+    const answer = s.answers.find((a) => a.problem === p.id);
+    $(`${id}-best`).textContent = answer?.note ? `No answer: ${answer.note}` : out.best + (out.best && answer?.tie ? ` — tie: ${answer.tie}` : '');
     const caveat = problemCaveat(s, p.id);
     $(`${id}-caveat`).textContent = caveat ? `⚠ ${caveat}: not the homework's numbers` : '';
     const empty = $(`${id}-empty`);

@@ -49,9 +49,12 @@ test('Problem 1: val accuracy by MAX_LEN x LR, best marked; a re-run replaces th
   assert.equal(tableRows(state([interrupted]), Date.parse('2026-01-01T01:00:00Z'))[0].elapsed, '—', 'an interrupted run has no elapsed time');
 });
 
-test('ties: the earliest run is best (as Python max keeps the first)', () => {
+test('ties: the earliest run is best (as Python max keeps the first); no best when the answer is withheld', () => {
   const runs = [run('problem1', { maxLen: 128 }, 0.9), run('problem1', { maxLen: 256 }, 0.9)];
   assert.equal(problem1Chart(state(runs)).best?.runId, runs[0].id);
+  const withheld = state(runs, { answers: [{ variable: 'a1a', problem: 'problem1', value: null, description: '', note: 'the latest sweep of problem1: all 6 runs failed' }] });
+  assert.equal(problem1Chart(withheld).best, undefined);
+  assert.equal(tableRows(withheld).filter((r) => r.best).length, 0);
 });
 
 test('Problem 2 and 3 series', () => {

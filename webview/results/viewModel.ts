@@ -42,7 +42,8 @@ export function bestRun(runs: readonly RunRecord[]): RunRecord | undefined {
 }
 
 function bestFor(problem: string, runs: RunRecord[], answers: readonly AnswerValue[]): RunRecord | undefined {
-  // The graded answer names its run; no answer (e.g. the latest sweep all failed): our own pick.
+  // The graded answer names its run; an answer withheld (the latest sweep all failed): no best either.
+  if (answers.some((x) => x.problem === problem && x.value === null && x.note)) return undefined;
   const a = answers.find((x) => x.problem === problem && x.runId);
   return runs.find((r) => r.id === a?.runId) ?? bestRun(runs);
 }
