@@ -75,15 +75,6 @@ export class SweepController {
   private async summarize(title: string, records: RunRecord[] | undefined): Promise<void> {
     if (!records) return;
     const log = this.lab.log;
-    const setup = records.find((r) => r.status === 'failed' && r.failureStage === 'setup');
-    if (setup) {
-      // Every run with this data and model fails the same way: one error, with the action that fixes it.
-      log.error(`${title}: could not start: ${setup.error ?? 'failed'}`);
-      const b = await api.showError(`BERT Lab: ${title} could not start: ${setup.error ?? 'its data or model did not load'}`, 'Choose Data and Model…', 'Show Log');
-      if (b === 'Choose Data and Model…') await api.executeCommand('bertLab.chooseDataAndModel');
-      else if (b === 'Show Log') log.show();
-      return;
-    }
     const count = (s: string) => records.filter((r) => r.status === s).length;
     const problems = new Set(records.map((r) => r.config.problem));
     const answers = this.lab.state.resultsState(false).answers.filter((a) => a.value !== null && problems.has(a.problem));
@@ -94,6 +85,18 @@ export class SweepController {
     const tag = records.map((r) => quickTag(r.config)).find(Boolean);
     const text = `${title}: ${parts.join(' · ')}${tag && !answers.some((a) => a.caveat) ? ` (${tag})` : ''}`;
     log.info(text);
+    const setup = records.find((r) => r.status === 'failed' && r.failureStage === 'setup');
+    if (setup) {
+      // Its data, model or engine did not load: every run with them fails the same way. One error, with the
+      // action that fixes it (and what did finish, if anything).
+      const what = this.lab.problemTitle(setup.config.problem).split(/\s+[—–-]\s+/)[0];
+      const done = count('finished') ? `${title}: ${parts.join(' · ')}. ` : '';
+      log.error(`${what} could not start: ${setup.error ?? 'failed'}`);
+      const b = await api.showError(`BERT Lab: ${done}${what} could not start: ${setup.error ?? 'its data or model did not load'}`, 'Choose Data and Model…', 'Show Log');
+      if (b === 'Choose Data and Model…') await api.executeCommand('bertLab.chooseDataAndModel');
+      else if (b === 'Show Log') log.show();
+      return;
+    }
     const failed = records.find((r) => r.status === 'failed');
     const b = failed
       ? await api.showWarning(`BERT Lab: ${text}. ${failed.config.label}: ${failed.error ?? 'failed'}`, {}, 'Open Results', 'Show Log')

@@ -25,6 +25,7 @@ const SHARED = resolve(ROOT, '..', 'shared');
 const HOMEWORK_TEXT = join(SHARED, 'homework', 'homework-09-notebook.txt');
 const DATA = join(SHARED, 'data', 'imdb');
 const MODEL = join(SHARED, 'models', 'distilbert-tiny-random');
+const COMPARE_MODEL = join(SHARED, 'models', 'bert-tiny-random');
 const EXTENSION_ID = 'bert-lab.bert-lab';
 // (An empty variable counts as unset; Screenshots refuses a folder holding anything but its own output.)
 const SHOTS_DIR = resolve(ROOT, process.env.BERT_LAB_E2E_SHOTS || join('test-results', 'e2e'));
@@ -39,6 +40,17 @@ if (toolsMissing && toolsRequired) test('the e2e tools are installed (BERT_LAB_E
 const skip = process.env.BERT_LAB_SKIP_E2E === '1' ? 'BERT_LAB_SKIP_E2E=1'
   : toolsMissing
   ?? (!existsSync(HOMEWORK_TEXT) || !existsSync(DATA) || !existsSync(MODEL) ? `../shared (homework, data/imdb, models/distilbert-tiny-random) not found at ${SHARED}` : undefined);
+
+/** Every run record in the workspace's run history. */
+function allRuns(workspace: string): RunRecord[] {
+  const dir = join(workspace, '.bert-lab', 'runs');
+  if (!existsSync(dir)) return [];
+  const runs: RunRecord[] = [];
+  for (const id of readdirSync(dir)) {
+    try { runs.push(JSON.parse(readFileSync(join(dir, id, 'run.json'), 'utf8')) as RunRecord); } catch { /* being written, or not a run */ }
+  }
+  return runs;
+}
 
 /** Problem 1's run records in the workspace's run history (.bert-lab/runs/<id>/run.json). */
 function problem1Runs(workspace: string): RunRecord[] {
@@ -183,6 +195,7 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
       writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({
         'bertLab.data': DATA,
         'bertLab.model': MODEL,
+        'bertLab.compareModel': COMPARE_MODEL,
         'bertLab.quick': true,
         'bertLab.backend': 'wasm',
       }, null, 2));
@@ -411,6 +424,9 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
       await page.locator('.notebookOverlay .view-lines', { hasText: new RegExp(`a1a\\s*=\\s*${insertedValue.replace('.', '\\.')}\\s`) }).first().waitFor({ timeout: 15_000 });
       const dirty = await page.locator('.tabs-container .tab.dirty', { hasText: NOTEBOOK }).count();
       assert.equal(dirty, 0, `${NOTEBOOK} shows unsaved changes after the insert`);
+      // The cell's fill item now says the cell holds the current result (its tooltip: the printed output
+      // below is from an earlier execution).
+      await page.locator('.notebookOverlay .cell-status-item', { hasText: `✓ a1a = ${insertedValue} (current)` }).first().waitFor({ timeout: 15_000 });
     });
   });
   test('replacing an answer that is not the placeholder asks first; Cancel leaves the notebook as it was', { timeout: 90_000 }, async (t) => {
@@ -501,5 +517,73 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
         assert.ok(name.startsWith('Light') ? lum < 128 : lum > 128, `${name}: text colour ${fg}`);
       });
     }
+  });
+  test('Run All Problems: Problems 2 and 3 run (Problem 1 is skipped) and their charts draw with real numbers', { timeout: RUNS_TIMEOUT_MS + 60_000 }, async (t) => {
+    await step(t, 'problems-2-3', async () => {
+      await page.locator('.tabs-container .tab', { hasText: NOTEBOOK }).first().click();
+      await runCommand(page, 'BERT Lab: Run All Problems');
+      const runsOf = (p: string) => allRuns(workspace).filter((r) => r.config.problem === p);
+      const t0 = Date.now();
+      for (;;) {
+        const bad = allRuns(workspace).filter((r) => r.status === 'failed' || r.status === 'cancelled');
+        assert.equal(bad.length, 0, `runs ended badly: ${bad.map((r) => `${r.config.problem} ${r.config.label}: ${r.error}`).join('; ')}`);
+        const done = (p: string) => runsOf(p).filter((r) => r.status === 'finished').length;
+        if (done('problem2') >= 4 && done('problem3') >= 2) break;
+        assert.ok(Date.now() - t0 < RUNS_TIMEOUT_MS, `Problems 2/3 did not finish: ${done('problem2')}/4, ${done('problem3')}/2`);
+        await sleep(2000);
+      }
+      assert.equal(runsOf('problem1').length, 6, 'Problem 1 was not run again');
+      const frame = webviewFrame(page, EXTENSION_ID);
+      await page.locator('.tabs-container .tab', { hasText: 'BERT Lab Results' }).first().click();
+      for (const [p, n] of [['problem2', 4], ['problem3', 2]] as const) {
+        const canvas = frame.locator(`canvas#chart-${p}`);
+        await canvas.scrollIntoViewIfNeeded();
+        let ink = await canvasInk(frame, `canvas#chart-${p}`);
+        for (let i = 0; i < 10 && ink.colored < 50; i++) { await sleep(500); ink = await canvasInk(frame, `canvas#chart-${p}`); }
+        const colors = JSON.parse((await canvas.getAttribute('data-colors')) ?? '[]') as string[];
+        log(`chart-${p}: ${JSON.stringify(ink)} colours ${JSON.stringify(colors)}; runs ${runsOf(p).map((r) => `${r.config.label}=${r.metrics?.valAccuracyAtMinValLoss.toFixed(4)}`).join(', ')}`);
+        assert.ok(ink.colored > 50, `chart-${p} drew no data`);
+        assert.equal(new Set(colors).size, colors.length, `chart-${p}: colours not distinct`);
+        assert.equal(await frame.locator(`#runs-table tr[data-run-id].quick`).filter({ hasText: p }).count(), n, `${p}: ${n} quick rows`);
+        await shots.take(page, `chart-${p}`);
+      }
+      // a2a and a3a: the best runs' values, marked as quick.
+      for (const [v, p] of [['a2a', 'problem2'], ['a3a', 'problem3']] as const) {
+        const shown = (await frame.locator(`.answer[data-variable="${v}"] .answer-value`).textContent()) ?? '';
+        const best = Math.max(...runsOf(p).map((r) => r.metrics?.valAccuracyAtMinValLoss ?? -1));
+        assert.equal(shown, best.toFixed(4), `${v} shown`);
+        assert.equal(await frame.locator(`.answer[data-variable="${v}"] .quick-badge`).count(), 1, `${v} marked quick`);
+      }
+    });
+  });
+  test('a run whose model cannot load: one clear error with "Choose Data and Model…", and no a3a from older runs', { timeout: 120_000 }, async (t) => {
+    await step(t, 'setup-failure', async () => {
+      const settingsFile = join(workspace, '.vscode', 'settings.json');
+      const before = readFileSync(settingsFile, 'utf8');
+      const missing = join(root, 'no-such-model');
+      writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(before), 'bertLab.compareModel': missing }, null, 2));
+      await sleep(1500); // the settings change reaches the extension
+      const failedBefore = allRuns(workspace).filter((r) => r.status === 'failed').length;
+      await page.locator('.tabs-container .tab', { hasText: NOTEBOOK }).first().click();
+      await runCommand(page, 'BERT Lab: Run Problem 3 Model Comparison');
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'could not start' }).first();
+      await toast.waitFor({ timeout: 90_000 });
+      const text = (await toast.innerText()).replace(/\s+/g, ' ');
+      log(`setup failure: ${text}`);
+      assert.match(text, /Problem 3 could not start: /);
+      assert.ok(text.includes('no-such-model'), 'the error names the model that did not load');
+      assert.equal(await toast.getByRole('button', { name: 'Choose Data and Model…' }).count(), 1, 'the fix is one click away');
+      assert.equal(await page.locator('.notifications-toasts .notification-toast', { hasText: 'could not start' }).count(), 1, 'one error, not one per run');
+      const failed = allRuns(workspace).filter((r) => r.status === 'failed');
+      log(`failed runs recorded: ${failed.length - failedBefore} (${failed.map((r) => r.failureStage).join(', ')})`);
+      await shots.take(page, 'setup-failure');
+      // The latest Problem 3 sweep failed with another model: a3a is withheld, with the reason.
+      const frame = webviewFrame(page, EXTENSION_ID);
+      await page.locator('.tabs-container .tab', { hasText: 'BERT Lab Results' }).first().click();
+      const a3a = frame.locator('.answer[data-variable="a3a"]');
+      for (let i = 0; i < 20 && !/no result yet/.test((await a3a.textContent()) ?? ''); i++) await sleep(500);
+      assert.match((await a3a.textContent()) ?? '', /no result yet.*all \d+ runs? failed/);
+      writeFileSync(settingsFile, before);
+    });
   });
 });
