@@ -80,7 +80,8 @@ export class BertLab implements ResultsHost, LabContext {
       vscode.window.tabGroups.onDidChangeTabs((e) => { if (e.opened.some((t) => isWalkthroughTab(t.label))) this.walkthroughOpened(); }),
     );
     if (vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => isWalkthroughTab(t.label)))) this.walkthroughOpened();
-    this.state.on('changed', () => this.refresh(false));
+    // The status bar follows each change at once (the trees are throttled).
+    this.state.on('changed', () => { this.updateStatusBar(); this.refresh(false); });
     this.state.on('progress', () => { this.updateStatusBar(); ResultsPanel.current?.postState(); this.scheduleRefresh(false, 1000); });
     this.loadHistory();
 
@@ -149,6 +150,8 @@ export class BertLab implements ResultsHost, LabContext {
   }
 
   private scheduleRefresh(now: boolean, minInterval = 150): void {
+    // `now` replaces a refresh that waits (e.g. up to a second after a progress message).
+    if (this.refreshTimer && now) { clearTimeout(this.refreshTimer); this.refreshTimer = undefined; }
     if (this.refreshTimer) return;
     const wait = now ? 0 : Math.max(0, minInterval - (Date.now() - this.lastTreeRefresh));
     this.refreshTimer = setTimeout(() => { this.refreshTimer = undefined; this.refreshViews(); }, wait);
@@ -188,7 +191,8 @@ export class BertLab implements ResultsHost, LabContext {
 
   private updateStatusBar(): void {
     const r = this.state.running();
-    if (!r || !this.runner?.busy) { this.statusBar.hide(); return; }
+    if (!this.runner?.busy) { this.statusBar.hide(); return; }
+    if (!r) return; // between two runs of a sweep: the next one reports "loading" in a moment
     const view = sweepView(this.state.runs(), r, this.state.progress[r.id]);
     this.statusBar.text = trainingStatusText(view);
     this.statusBar.tooltip = `${r.config.problem} · ${r.config.label}${view.tag ? ` (${view.tag})` : ''}\nClick to open the results`;

@@ -576,6 +576,8 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
       assert.equal(await page.locator('.notifications-toasts .notification-toast', { hasText: 'could not start' }).count(), 1, 'one error, not one per run');
       const failed = allRuns(workspace).filter((r) => r.status === 'failed');
       log(`failed runs recorded: ${failed.length - failedBefore} (${failed.map((r) => r.failureStage).join(', ')})`);
+      // The sweep is over: the status bar no longer says a run is going on.
+      await page.locator('.statusbar-item', { hasText: 'BERT Lab: run' }).first().waitFor({ state: 'hidden', timeout: 5000 });
       await shots.take(page, 'setup-failure');
       // The latest Problem 3 sweep failed with another model: a3a is withheld, with the reason.
       const frame = webviewFrame(page, EXTENSION_ID);
