@@ -41,6 +41,8 @@ export class BertLab implements ResultsHost, LabContext {
   /** Context keys already set (set again only when they change). */
   private readonly contextKeys = new Map<string, boolean>();
   private readonly workspace?: string;
+  /** Native engine packages found in nativeDir (cached: a tree refresh reads nothing from disk). */
+  private native?: string[];
 
   constructor(readonly context: vscode.ExtensionContext, readonly log: vscode.LogOutputChannel, readonly spec: HomeworkSpec, makeRunner: (workspace: string, env: NodeJS.ProcessEnv) => Runner) {
     this.nativeDir = join(context.globalStorageUri.fsPath, 'native');
@@ -149,6 +151,11 @@ export class BertLab implements ResultsHost, LabContext {
     this.scheduleRefresh(now);
   }
 
+  nativeChanged(): void {
+    this.native = undefined;
+    this.scheduleRefresh(true);
+  }
+
   private scheduleRefresh(now: boolean, minInterval = 150): void {
     // `now` replaces a refresh that waits (e.g. up to a second after a progress message).
     if (this.refreshTimer && now) { clearTimeout(this.refreshTimer); this.refreshTimer = undefined; }
@@ -176,7 +183,8 @@ export class BertLab implements ResultsHost, LabContext {
     if (this.historyView) this.historyView.badge = this.runner?.busy ? { value: runs.filter((r) => r.status === 'running' || r.status === 'queued').length, tooltip: 'runs in progress or queued' } : undefined;
     this.problems.setNodes(problemsTree(this.planned(), runs, overridesOf(this)));
     const engine = this.state.engine;
-    this.engine.setNodes(engineTree(engine?.info, engine ? this.state.get(engine.runId)?.config.label ?? engine.runId : undefined, { path: this.nativeDir, installed: installedNative(this.nativeDir) }));
+    this.native ??= installedNative(this.nativeDir); // read once, again after an install (nativeChanged)
+    this.engine.setNodes(engineTree(engine?.info, engine ? this.state.get(engine.runId)?.config.label ?? engine.runId : undefined, { path: this.nativeDir, installed: this.native }));
     this.updateStatusBar();
     this.notebooks.refresh();
     ResultsPanel.current?.postState();
@@ -269,7 +277,7 @@ export class BertLab implements ResultsHost, LabContext {
     reg('bertLab.cancel', () => this.sweeps.cancel());
     reg('bertLab.chooseDataAndModel', () => api.executeCommand('workbench.action.openSettings', '@ext:bert-lab.bert-lab'));
     reg('bertLab.showLog', () => this.log.show());
-    reg('bertLab.refresh', () => { this.loadHistory(); void this.scanNotebooks(); });
+    reg('bertLab.refresh', () => { this.native = undefined; this.loadHistory(); void this.scanNotebooks(); });
   }
 
   dispose(): void {

@@ -21,6 +21,8 @@ export interface LabContext {
   needRunner(): Runner;
   problemTitle(id: string): string;
   refresh(now: boolean): void;
+  /** The native engine folder changed (an install): read it again. */
+  nativeChanged(): void;
   openResults(runId?: string, preserveFocus?: boolean): void;
   setContextKey(key: string, value: boolean): void;
 }

@@ -70,7 +70,7 @@ async function installNativeEngine(lab: LabContext): Promise<void> {
     lab.log.info(`installed: ${installed.join(', ')}`);
     void api.showInfo(`BERT Lab: installed ${installed.join(', ')}. New runs use it (backend "auto" or "${pick.pkg.endsWith('gpu') ? 'tensorflow-gpu' : 'tensorflow'}").`);
   } finally {
-    lab.refresh(true);
+    lab.nativeChanged();
   }
 }
 
