@@ -32,7 +32,7 @@ function renderProgress(s: ResultsState) {
     const fill = el('div', { class: 'progress-fill' });
     fill.style.setProperty('--fraction', p.fraction.toFixed(4)); // CSSOM (allowed by the CSP, unlike style attributes)
     track.append(fill);
-    row.append(el('span', { class: 'progress-text' }, p.text), track, el('span', { class: 'progress-eta' }, `ETA ${p.eta}`));
+    row.append(el('span', { class: 'progress-text' }, p.text), track, el('span', { class: 'progress-eta' }, `this run: ETA ${p.eta}`));
     const cancel = el('button', { class: 'secondary', 'data-action': 'cancel' }, 'Cancel');
     cancel.addEventListener('click', () => post({ type: 'cancel' }));
     row.append(cancel);
