@@ -13,6 +13,8 @@
 // rather than the repo commit Python uses. The protocol below follows `huggingface_hub.hf_hub_download`:
 // a HEAD on the resolve endpoint (not following cross-host redirects) gives X-Repo-Commit,
 // X-Linked-Etag/ETag and X-Linked-Size; the body comes from the redirect target.
+import { writeFileAtomic } from '../files/atomic';
+import { pidAlive } from '../files/process';
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, open, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
@@ -128,7 +130,7 @@ export async function ensureHubFiles(repoId: string, files: string[], opts: Ensu
       if (revision !== commit) {
         const ref = join(repoDir, 'refs', ...revision.split('/'));
         await mkdir(dirname(ref), { recursive: true });
-        await writeAtomic(ref, commit);
+        writeFileAtomic(ref, commit);
       }
     }
     snapshot = join(repoDir, 'snapshots', commit);
@@ -406,7 +408,7 @@ async function withDownloadLock<T>(lockPath: string, fn: () => Promise<T>): Prom
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number(await readFile(lockPath, 'utf8').catch(() => ''));
       const age = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0);
-      if ((owner > 0 && !isAlive(owner)) || (!owner && age > 10_000)) {
+      if ((owner > 0 && !pidAlive(owner)) || (!owner && age > 10_000)) {
         await rm(lockPath, { force: true });
         continue;
       }
@@ -420,20 +422,7 @@ async function withDownloadLock<T>(lockPath: string, fn: () => Promise<T>): Prom
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
-}
 
 function validateRepoPath(f: string): void {
   if (!f || f.startsWith('/') || f.includes('\\') || f.split('/').some((s) => s === '' || s === '.' || s === '..') || f.includes(sep + sep)) {

@@ -2,7 +2,8 @@
 // header length N, N bytes of JSON header {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?},
 // then the raw little-endian tensor bytes. Hand-written: the npm package "safetensors" is an
 // unmaintained 0.0.1, and the format is small.
-import { readFileSync, writeFileSync, renameSync, unlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../files/atomic';
 
 export interface NamedTensor {
   shape: number[];
@@ -120,14 +121,7 @@ export function serializeSafetensors(tensors: Map<string, NamedTensor> | Iterabl
   return out;
 }
 
-/** Writes a safetensors file atomically (temp file + rename). */
+/** Writes a safetensors file atomically (src/files/atomic: a crash leaves the old file or the new one). */
 export function writeSafetensors(file: string, tensors: Map<string, NamedTensor> | Iterable<[string, NamedTensor]>, metadata?: Record<string, string>): void {
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    writeFileSync(tmp, serializeSafetensors(tensors, metadata));
-    renameSync(tmp, file);
-  } catch (e) {
-    try { unlinkSync(tmp); } catch { /* already gone */ }
-    throw e;
-  }
+  writeFileAtomic(file, serializeSafetensors(tensors, metadata));
 }

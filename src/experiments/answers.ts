@@ -5,14 +5,8 @@
 import { resultCaveat, type AnswerValue, type RunRecord } from '../protocol';
 import { HOMEWORK9, bestRun, contextKey, type HomeworkSpec } from './spec';
 
-export interface Answer extends AnswerValue {
-  /** "quick run with distilbert-tiny-random" when the value comes from a quick/tiny-model run. */
-  caveat?: string;
-  /** Equal values among the best: which runs and the rule that broke the tie. */
-  tie?: string;
-  /** Why there is no value, e.g. "the latest sweep (data /x) has no finished run". */
-  why?: string;
-}
+/** An answer with its caveat (quick/tiny run), tie rule and, without a value, the note saying why. */
+export type Answer = AnswerValue;
 
 export function computeAnswers(runs: readonly RunRecord[], spec: HomeworkSpec = HOMEWORK9): Answer[] {
   return spec.answers.map((a) => {
@@ -24,9 +18,9 @@ export function computeAnswers(runs: readonly RunRecord[], spec: HomeworkSpec = 
     const best = latest ? bestRun(runs, [a.problem], contextKey(latest.config)) : undefined;
     const base = { variable: a.variable, problem: a.problem, description: a.description };
     if (!best) {
-      const why = !latest ? `no finished run of ${a.problem}`
+      const note = !latest ? `no finished run of ${a.problem}`
         : `the latest runs of ${a.problem} (data ${latest.config.data}) failed and none with that setup finished`;
-      return { ...base, value: null, why };
+      return { ...base, value: null, note };
     }
     const caveat = resultCaveat(best.run.config);
     return {

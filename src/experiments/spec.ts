@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BackendPreference, Precision, RunConfig, RunRecord } from '../protocol';
 import { toHubModelId } from '../data/presets';
-import { RUN_FIELDS, checkRunField, configKey, configLabel, type RunField, type RunValues } from '../protocol/runFields';
+import { RUN_FIELDS, checkRunField, configKey, configLabel, modelTag, type RunField, type RunValues } from '../protocol/runFields';
 import { selectBest, type BestRun } from '../protocol/records';
 
 export { RUN_FIELDS, lrLabel, modelTag, configLabel, type RunField, type RunValues } from '../protocol/runFields';
@@ -379,9 +379,12 @@ export function applyRunValues(c: RunConfig, values: RunValues | undefined, show
     if (f === 'model') out.model = resolveModel(v as string, cwd);
     else (out as unknown as Record<string, number>)[f] = v as number;
   }
-  const changed = RUN_FIELDS.some((f) => out[f] !== c[f]);
-  if (!changed) return c;
-  out.key = `${configKey(out)}-edited`;
+  const changed = RUN_FIELDS.filter((f) => out[f] !== c[f]);
+  if (!changed.length) return c;
+  // "<planned key>-edited-<what changed>": the planned config it came from stays readable (the sidebar
+  // shows an edited run under its planned config).
+  const what = changed.map((f) => (f === 'model' ? `model${modelTag(out.model)}` : `${f}${out[f]}`)).join('-');
+  out.key = `${c.key}-edited-${what}`;
   out.label = `${configLabel(out, { subsetFrac: show.subsetFrac || out.subsetFrac !== c.subsetFrac, model: show.model || out.model !== c.model })} (edited)`;
   return out;
 }

@@ -218,12 +218,18 @@ export interface AnswerValue {
   /** Run the value came from. */
   runId?: string;
   description: string;
+  /** Why the value is not the homework's number, e.g. "quick run with distilbert-tiny-random" (resultCaveat). */
+  caveat?: string;
+  /** When the best configuration was chosen among equal values: which ones tied and which rule broke the tie. */
+  tie?: string;
+  /** Why there is no value although runs exist, e.g. "the latest sweep's runs all failed". */
+  note?: string;
 }
 
 /** Everything the results page shows; sent whole on every change (small: tens of runs). */
 export interface ResultsState {
   runs: RunRecord[];
-  /** Step-level loss of running runs, for live curves: runId -> [step index, loss]. */
+  /** Step-level loss of recent runs, for the learning curves: runId -> [epoch + fraction of it (step/steps), loss]. */
   liveLoss: Record<string, Array<[number, number]>>;
   /** Latest progress of running runs. */
   progress: Record<string, ProgressMessage>;

@@ -1,7 +1,8 @@
 // The manifest against the UI contract (/work/ui-contract.md) and against the commands the code registers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { HOMEWORK9 } from '../experiments/spec';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
@@ -27,14 +28,21 @@ test('settings of the UI contract with their defaults', () => {
   const defaults = Object.fromEntries(Object.entries(p).map(([k, v]) => [k, (v as { default: unknown }).default]));
   assert.deepEqual(defaults, {
     'bertLab.data': 'hub:stanfordnlp/imdb', 'bertLab.model': 'distilbert-base-uncased', 'bertLab.compareModel': 'bert-base-uncased', 'bertLab.quick': false,
-    'bertLab.backend': 'auto', 'bertLab.cacheDir': '', 'bertLab.seed': 42, 'bertLab.epochs': 3, 'bertLab.evalBatch': 64, 'bertLab.subsetFrac': 0.25, 'bertLab.saveModels': false,
+    'bertLab.backend': 'auto', 'bertLab.precision': 'auto', 'bertLab.pythonPath': '', 'bertLab.cacheDir': '', 'bertLab.seed': 42, 'bertLab.epochs': 3, 'bertLab.evalBatch': 64,
+    'bertLab.subsetFrac': 0.25, 'bertLab.saveModels': false,
   });
-  assert.deepEqual(p['bertLab.backend'].enum, ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+  assert.deepEqual(p['bertLab.backend'].enum, ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu', 'torch', 'torch-cuda', 'torch-mps', 'torch-cpu']);
+  assert.equal(p['bertLab.backend'].enum.length, p['bertLab.backend'].enumDescriptions.length);
+  assert.deepEqual(p['bertLab.precision'].enum, ['auto', 'fp32', 'mixed_float16', 'bf16']);
 });
 
 test('every registered command is declared, every declared command is registered; menus name declared commands', () => {
-  const src = readFileSync(join(__dirname, 'lab.ts'), 'utf8');
+  const files = ['lab.ts', ...readdirSync(join(__dirname, 'commands')).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => join('commands', f))];
+  const src = files.map((f) => readFileSync(join(__dirname, f), 'utf8')).join('\n');
   const registered = new Set([...src.matchAll(/reg\('([\w.]+)'/g)].map((m) => m[1]));
+  // bertLab.runProblemN: registered for each problem of the spec (problemCommands.ts).
+  assert.match(src, /reg\(`bertLab\.runProblem\$\{n\}`/);
+  for (const p of HOMEWORK9.problems) registered.add(`bertLab.runProblem${p.id.replace('problem', '')}`);
   const declared = new Set(c.commands.map((x: { command: string }) => x.command));
   assert.deepEqual([...registered].sort(), [...declared].sort());
   for (const [menu, items] of Object.entries(c.menus)) {
@@ -49,6 +57,11 @@ test('walkthrough steps complete on the matching commands; media files exist', (
   assert.deepEqual(events, ['onCommand:bertLab.openNotebook', 'onCommand:bertLab.chooseDataAndModel', 'onCommand:bertLab.runProblem1', 'onCommand:bertLab.runProblem2',
     'onCommand:bertLab.runProblem3', 'onCommand:bertLab.openResults', 'onCommand:bertLab.fillAnswers']);
   for (const s of w.steps) assert.ok(existsSync(join(ROOT, s.media.markdown)), s.media.markdown);
+  // Step texts are rendered as plain text with links: no literal backticks; titles fit the walkthrough's column.
+  for (const s of w.steps) {
+    assert.doesNotMatch(`${s.title} ${s.description}`, /`/, s.id);
+    assert.ok(s.title.length <= 30, `${s.id}: "${s.title}" is ${s.title.length} characters`);
+  }
   assert.ok(existsSync(join(ROOT, pkg.icon)));
   assert.ok(existsSync(join(ROOT, c.viewsContainers.activitybar[0].icon)));
 });

@@ -7,7 +7,8 @@ import type { AnswerValue } from '../protocol';
 import { analyzeHomework, runButtonProblems, type CellText, type HomeworkNotebook, formatAnswer } from '../notebook/homework';
 import { fillAnswersInText, readRawNotebook, type AnswerChange } from '../notebook/fill';
 import { atomicWriteFile, fillNotebookFile } from '../notebook/notebookFile';
-import { fillButtonText, runButtonText } from './notebookText';
+import { isPlaceholder } from '../notebook/fillDecision';
+import { fillButtonText, filledButtonText, runButtonText } from './notebookText';
 
 function cellsOf(nb: vscode.NotebookDocument): CellText[] {
   return nb.getCells().map((c) => ({ kind: c.kind === vscode.NotebookCellKind.Markup ? 'markdown' : 'code', text: c.document.getText() }));
@@ -21,6 +22,8 @@ export class HomeworkNotebooks implements vscode.NotebookCellStatusBarItemProvid
   private cache = new WeakMap<vscode.NotebookDocument, { version: number; hw: HomeworkNotebook }>();
   /** Homework notebooks found in the workspace (closed ones included). */
   private found: vscode.Uri[] = [];
+  /** Whether a homework notebook on disk already has an answer other than the 0.0 placeholder (walkthrough). */
+  answeredOnDisk = false;
 
   constructor(private readonly answers: () => AnswerValue[], private readonly variables: string[], private readonly log: (line: string) => void) {}
 
@@ -50,13 +53,19 @@ export class HomeworkNotebooks implements vscode.NotebookCellStatusBarItemProvid
     }
     const answers = this.answers();
     for (const a of hw.answers.filter((x) => x.cellIndex === cell.index)) {
-      const value = answers.find((x) => x.variable === a.variable)?.value;
-      const text = fillButtonText(a.variable, value);
+      const answer = answers.find((x) => x.variable === a.variable);
+      const value = answer?.value;
+      const holds = value !== null && value !== undefined && a.valueText === formatAnswer(value);
+      const text = holds ? filledButtonText(a.variable, value) : fillButtonText(a.variable, value);
       const item = new vscode.NotebookCellStatusBarItem(text, vscode.NotebookCellStatusBarAlignment.Left);
       item.command = { title: text, command: 'bertLab.notebook.fillAnswer', arguments: [nb.uri.toString(), a.variable] };
+      const caveat = answer?.caveat ? ` (from a ${answer.caveat})` : '';
       item.tooltip = value === null || value === undefined
-        ? `No finished run for ${a.variable} yet: run its problem first`
-        : `Set ${a.variable} to ${formatAnswer(value)} (only the number changes; the comment stays)`;
+        ? `No finished run for ${a.variable} yet${answer?.note ? `: ${answer.note}` : ': run its problem first'}`
+        : holds
+          // The cell's text is current; what it printed when last executed may not be.
+          ? `${a.variable} already holds the current result ${formatAnswer(value)}${caveat}.${cell.outputs.length ? ' The printed output below this cell is from an earlier execution: run the cell again to update it.' : ''}`
+          : `Set ${a.variable} to ${formatAnswer(value)}${caveat} (only the number changes; the comment stays)`;
       items.push(item);
     }
     return items;
@@ -70,13 +79,18 @@ export class HomeworkNotebooks implements vscode.NotebookCellStatusBarItemProvid
   async scanWorkspace(): Promise<vscode.Uri[]> {
     const uris = await vscode.workspace.findFiles('**/*.ipynb', '{**/node_modules/**,**/.bert-lab/**,**/.ipynb_checkpoints/**}', 50);
     const found: vscode.Uri[] = [];
+    let answered = false;
     for (const uri of uris) {
       try {
         const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
-        if (readRawNotebook(text, uri.fsPath, this.variables).homework.isHomework) found.push(uri);
+        const hw = readRawNotebook(text, uri.fsPath, this.variables).homework;
+        if (!hw.isHomework) continue;
+        found.push(uri);
+        if (hw.answers.some((a) => !isPlaceholder(a.valueText))) answered = true;
       } catch { /* not a readable notebook: not ours */ }
     }
     this.found = found;
+    this.answeredOnDisk = answered;
     return found;
   }
 
@@ -98,6 +112,15 @@ export class HomeworkNotebooks implements vscode.NotebookCellStatusBarItemProvid
     if (list.length === 1) return list[0];
     const pick = await vscode.window.showQuickPick(list.map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u })), { placeHolder: 'Which homework notebook?' });
     return pick?.uri;
+  }
+
+  /** The literal each answer variable holds in the notebook now (open editor first, else the file). */
+  async currentValues(uri: vscode.Uri): Promise<Record<string, string>> {
+    const nb = vscode.workspace.notebookDocuments.find((d) => d.uri.toString() === uri.toString());
+    const answers = nb
+      ? this.analyze(nb).answers
+      : readRawNotebook(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)), uri.fsPath, this.variables).homework.answers;
+    return Object.fromEntries(answers.map((a) => [a.variable, a.valueText]));
   }
 
   /** Writes `values` into the notebook at `uri`: an undoable edit when it is open, an atomic file edit when not. */

@@ -13,3 +13,8 @@ export function fillButtonText(variable: string, value: number | null | undefine
   return value === null || value === undefined ? `Fill ${variable} (no result yet)` : `Fill ${variable} = ${formatAnswer(value)}`;
 }
 
+
+/** The fill button when the cell already holds the current result: "✓ a1a = 0.9144 (current)". */
+export function filledButtonText(variable: string, value: number): string {
+  return `✓ ${variable} = ${formatAnswer(value)} (current)`;
+}

@@ -24,13 +24,6 @@ export function resultsHtml(p: ResultsHtmlParts): string {
     `font-src ${p.cspSource}`,
     `script-src 'nonce-${p.nonce}'`,
   ].join('; ');
-  const section = (id: string, title: string) => `
-  <section id="${id}-section" class="chart-section">
-    <h2 id="${id}-title">${title}</h2>
-    <p id="${id}-best" class="best"></p>
-    <p id="${id}-empty" class="note"></p>
-    <div class="chart-box"><canvas id="chart-${id}" role="img" aria-label="${title} chart"></canvas></div>
-  </section>`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -47,16 +40,16 @@ export function resultsHtml(p: ResultsHtmlParts): string {
   </header>
   <section id="live-section" class="chart-section">
     <h2>Learning curves</h2>
-    <p id="live-label" class="best"></p>
+    <label class="picker">Run: <select id="curve-run" aria-label="Run whose learning curves are shown"></select></label>
+    <p id="live-label" class="shown"></p>
     <p id="live-empty" class="note"></p>
     <div class="chart-box"><canvas id="chart-live" role="img" aria-label="Learning curves"></canvas></div>
   </section>
-  <div class="problems">${section('problem1', 'Problem 1')}${section('problem2', 'Problem 2')}${section('problem3', 'Problem 3')}
-  </div>
+  <div class="problems" id="problems"></div>
   <section id="runs-section">
     <h2>Runs</h2>
     <table id="runs-table">
-      <thead><tr><th>Problem</th><th>Run</th><th>Model</th><th>Status</th><th>Val acc (min val loss)</th><th>Test accuracy</th><th>Test F1</th><th>Elapsed</th><th></th></tr></thead>
+      <thead><tr><th>Problem</th><th>Run</th><th>Model</th><th>Status</th><th>Val acc (min val loss)</th><th>Test accuracy</th><th>Test F1</th><th>Time (h:mm:ss)</th><th></th></tr></thead>
       <tbody></tbody>
     </table>
   </section>

@@ -1,8 +1,10 @@
-// What the UI shows about runs, kept up to date from the runner's events (no vscode import): the
-// records, the latest progress and step losses of running runs, and the engine last reported.
+// The UI's one source of truth for runs, kept up to date from the runner's events (no vscode import):
+// the records, the latest progress and step losses of running runs, and the engine last reported.
+// The history on disk is read once at start (and when another process, e.g. the CLI, changes it).
 import { EventEmitter } from 'node:events';
 import type { EngineInfo, FromWorker, ProgressMessage, ResultsState, RunRecord } from '../protocol';
 import { computeAnswers } from '../experiments/answers';
+import { answersView } from './answersView';
 import type { HomeworkSpec } from '../experiments/spec';
 
 /** The part of the runner the UI listens to. */
@@ -10,6 +12,8 @@ export interface RunEvents {
   on(event: 'record', fn: (r: RunRecord) => void): unknown;
   on(event: 'message', fn: (runId: string, m: FromWorker) => void): unknown;
   on(event: 'log', fn: (line: string) => void): unknown;
+  /** A run that never started left the history (cancelled while queued, skipped after a setup failure). */
+  on(event: 'removed', fn: (runId: string) => void): unknown;
 }
 
 /** Most step-loss points kept per run (older points are thinned out, keeping the curve's shape). */
@@ -39,6 +43,7 @@ export class RunState extends EventEmitter {
   attach(runner: RunEvents): void {
     runner.on('record', (r) => this.onRecord(r));
     runner.on('message', (id, m) => this.onMessage(id, m));
+    runner.on('removed', (id) => this.remove(id));
   }
 
   onRecord(r: RunRecord): void {
@@ -53,7 +58,8 @@ export class RunState extends EventEmitter {
       this.progress[runId] = m;
       if (m.phase === 'train' && m.steps > 0 && Number.isFinite(m.loss)) {
         const list = (this.liveLoss[runId] ??= []);
-        const x = (m.epoch - 1) * m.steps + m.step;
+        // x in epochs (step s of epoch e at e - 1 + s/steps): drawable after the run ended, when its progress is gone.
+        const x = (m.epoch - 1) + m.step / m.steps;
         // A new epoch restarts the step count of an out-of-memory retry: drop points past x.
         while (list.length && list[list.length - 1][0] >= x) list.pop();
         list.push([x, m.loss]);
@@ -71,6 +77,14 @@ export class RunState extends EventEmitter {
     }
   }
 
+  /** Forgets a deleted run. */
+  remove(id: string): void {
+    if (!this.records.delete(id)) return;
+    delete this.progress[id];
+    delete this.liveLoss[id];
+    this.emit('changed', id);
+  }
+
   runs(): RunRecord[] {
     return [...this.records.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
   }
@@ -83,19 +97,13 @@ export class RunState extends EventEmitter {
     return this.runs().find((r) => r.status === 'running');
   }
 
-  /** "run k/n" of the running run within its sweep. */
-  position(r: RunRecord): { k: number; n: number } {
-    const sweep = r.sweepId ? this.runs().filter((x) => x.sweepId === r.sweepId) : [r];
-    return { k: sweep.findIndex((x) => x.id === r.id) + 1, n: sweep.length };
-  }
-
   resultsState(notebookAvailable: boolean): ResultsState {
     const runs = this.runs();
     return {
       runs,
       liveLoss: { ...this.liveLoss },
       progress: Object.fromEntries(Object.entries(this.progress).filter(([id]) => this.records.get(id)?.status === 'running')),
-      answers: computeAnswers(runs, this.spec),
+      answers: answersView(computeAnswers(runs, this.spec), runs),
       problems: this.spec.problems.map((p) => ({ id: p.id, title: p.title })),
       notebookAvailable,
     };

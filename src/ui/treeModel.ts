@@ -1,7 +1,10 @@
 // The sidebar's trees as plain data (no vscode import), built from run records, the homework spec
 // and the engine report; src/ui/views.ts turns these nodes into TreeItems.
+import { parseRunField } from '../protocol/runFields';
+import { applyRunValues } from '../experiments/spec';
 import type { EngineInfo, ProgressMessage, RunConfig, RunRecord, RunStatus } from '../protocol';
 import { lrLabel } from '../experiments/spec';
+import { formatDuration, quickTag, runCaveat, shortLabel } from './labels';
 
 export interface TreeNode {
   id: string;
@@ -19,12 +22,7 @@ export interface TreeNode {
   ref?: { runId?: string; problemId?: string; sweepId?: string; configKey?: string; field?: EditableField };
 }
 
-export function formatDuration(seconds: number | undefined): string {
-  if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
-}
+export { formatDuration } from './labels';
 
 export const STATUS_ICONS: Record<RunStatus, { id: string; color?: string }> = {
   queued: { id: 'clock' },
@@ -42,7 +40,10 @@ export function runDescription(r: RunRecord, progress?: ProgressMessage, now = D
   switch (r.status) {
     case 'finished': {
       const m = r.metrics;
-      return m ? `val ${m.valAccuracyAtMinValLoss.toFixed(4)} · test ${m.testAccuracy.toFixed(4)} · F1 ${m.testF1.toFixed(3)} · ${formatDuration(elapsed)}` : 'finished';
+      // Short enough for the default sidebar width (the quick flag before the time, so that it shows);
+      // test accuracy, F1 and the full caveat are in the tooltip.
+      const tag = quickTag(r.config).replace(' · tiny model', ', tiny').replace('tiny model', 'tiny');
+      return m ? `val ${m.valAccuracyAtMinValLoss.toFixed(4)}${tag ? ` · ${tag}` : ''} · ${formatDuration(elapsed)}` : 'finished';
     }
     case 'running': {
       if (!progress) return `running · ${formatDuration(elapsed)}`;
@@ -61,8 +62,10 @@ const firstLine = (s: string) => s.split('\n')[0].slice(0, 120);
 
 function runTooltip(r: RunRecord): string {
   const c = r.config;
+  const caveat = runCaveat(r);
   const lines = [
     `${c.label} (${r.status})`,
+    ...(caveat ? [`⚠ ${caveat}: not the homework's number`] : []),
     `problem ${c.problem} · model ${c.model}`,
     `MAX_LEN ${c.maxLen} · LR ${lrLabel(c.learningRate)} · BATCH ${c.batchSize} · EPOCHS ${c.epochs} · SUBSET_FRAC ${c.subsetFrac} · SEED ${c.seed}`,
     `data ${c.data}`,
@@ -75,14 +78,15 @@ function runTooltip(r: RunRecord): string {
     lines.push(`time ${formatDuration(m.totalSeconds)} · ${m.examplesPerSecond.toFixed(1)} examples/s`);
   }
   if (r.oomRetries?.length) lines.push(`out of memory: retried with batch ${r.oomRetries.join(', ')}`);
-  if (r.error) lines.push(r.error);
+  if (r.error) lines.push(`${r.failureStage === 'setup' ? 'could not start (data, model or engine): ' : ''}${r.error}`);
   lines.push(`run ${r.id}`);
   return lines.join('\n');
 }
 
-export function runNode(r: RunRecord, progress?: ProgressMessage, now?: number): TreeNode {
+/** A run of the history: short label (what differs within its problem), numbers in the description, all in the tooltip. */
+export function runNode(r: RunRecord, progress?: ProgressMessage, now?: number, siblings: readonly RunConfig[] = []): TreeNode {
   return {
-    id: `run:${r.id}`, label: r.config.label, description: runDescription(r, progress, now), tooltip: runTooltip(r),
+    id: `run:${r.id}`, label: shortLabel(r.config, siblings), description: runDescription(r, progress, now), tooltip: runTooltip(r),
     icon: STATUS_ICONS[r.status], contextValue: `run.${r.status}`, ref: { runId: r.id, problemId: r.config.problem, sweepId: r.sweepId },
     command: { command: 'bertLab.run.openResults', title: 'Open Results', arguments: [r.id] },
   };
@@ -115,19 +119,20 @@ export function historyTree(
   return order.map((pid) => {
     const list = byProblem.get(pid)!;
     const title = problems.find((p) => p.id === pid)?.title ?? (pid === 'single' ? 'Single experiments' : pid);
+    const siblings = list.map((r) => r.config);
     const sweeps = new Map<string, RunRecord[]>();
     for (const r of list) {
       const k = r.sweepId ?? `run-${r.id}`;
       sweeps.set(k, [...(sweeps.get(k) ?? []), r]);
     }
     let children: TreeNode[];
-    if (sweeps.size <= 1) children = list.map((r) => runNode(r, progress[r.id], now));
+    if (sweeps.size <= 1) children = list.map((r) => runNode(r, progress[r.id], now, siblings));
     else {
       const ordered = [...sweeps.entries()].sort((a, b) => b[1][0].createdAt.localeCompare(a[1][0].createdAt));
       children = ordered.map(([sid, rs], k) => ({
-        id: `sweep:${pid}:${sid}`, label: `Sweep of ${when(rs[0].createdAt)}`, description: summarize(rs),
+        id: `sweep:${pid}:${sid}`, label: `Sweep ${when(rs[0].createdAt)}`, description: summarize(rs) + (rs.some((r) => quickTag(r.config)) ? ` · ${quickTag(rs[0].config)}` : ''),
         icon: { id: 'layers' }, contextValue: 'group.sweep', expanded: k === 0, ref: { problemId: pid, sweepId: sid },
-        children: rs.map((r) => runNode(r, progress[r.id], now)),
+        children: rs.map((r) => runNode(r, progress[r.id], now, siblings)),
       }));
     }
     return {
@@ -146,36 +151,17 @@ export const FIELD_NAMES: Record<EditableField, string> = { maxLen: 'MAX_LEN', l
 /** Edited values of a run config: problemId -> config key -> field -> value. */
 export type Overrides = Record<string, Record<string, Partial<Record<EditableField, number>>>>;
 
-/** An error message, or undefined when `text` is a valid value of `field`. */
+/** An error message, or undefined when `text` is a valid value of `field` (the one run-field rule, plus the model's length). */
 export function validateField(field: EditableField, text: string, maxPositions = 512): string | undefined {
-  const t = text.trim();
-  const v = Number(t);
-  if (t === '' || !Number.isFinite(v)) return `${FIELD_NAMES[field]} must be a number`;
-  switch (field) {
-    case 'maxLen':
-      if (!Number.isInteger(v) || v < 2) return 'MAX_LEN must be an integer of at least 2 ([CLS] and [SEP])';
-      if (v > maxPositions) return `MAX_LEN must be at most ${maxPositions} (the model's max_position_embeddings)`;
-      return undefined;
-    case 'learningRate':
-      return v > 0 && v < 1 ? undefined : 'LR must be greater than 0 (and below 1), e.g. 2e-5';
-    case 'batchSize':
-      return Number.isInteger(v) && v >= 1 ? undefined : 'BATCH must be an integer of at least 1';
-    case 'subsetFrac':
-      return v > 0 && v <= 1 ? undefined : 'SUBSET_FRAC must be in (0, 1]';
-  }
+  const r = parseRunField(field, text);
+  if ('error' in r) return r.error;
+  if (field === 'maxLen' && r.value > maxPositions) return `MAX_LEN must be at most ${maxPositions} (the model's max_position_embeddings)`;
+  return undefined;
 }
 
-/** A planned config with the user's edits applied (new key and label so the edited run is distinct). */
+/** A planned config with the user's edits applied: the runner's own rule (new key and "(edited)" label). */
 export function applyOverrides(c: RunConfig, edits: Partial<Record<EditableField, number>> | undefined): RunConfig {
-  if (!edits || Object.keys(edits).length === 0) return c;
-  const out: RunConfig = { ...c, ...edits };
-  const changed = (Object.keys(edits) as EditableField[]).filter((f) => edits[f] !== c[f]);
-  if (changed.length === 0) return c;
-  out.key = `${c.key}-edited-${changed.map((f) => `${f}${edits[f]}`).join('-')}`;
-  out.label = [`MAX_LEN=${out.maxLen}`, `LR=${lrLabel(out.learningRate)}`, `BATCH=${out.batchSize}`,
-    ...(/SUBSET_FRAC=/.test(c.label) || edits.subsetFrac !== undefined ? [`SUBSET_FRAC=${out.subsetFrac}`] : []),
-    ...(c.label.match(/MODEL=[^,]+/) ?? [])].join(', ') + ' (edited)';
-  return out;
+  return applyRunValues(c, edits, {});
 }
 
 export interface PlannedProblem {
@@ -217,7 +203,7 @@ export function problemsTree(planned: readonly PlannedProblem[], runs: readonly 
         }));
         values.push({ id: `value:${p.id}:${original.key}:model`, label: `model = ${c.model}`, description: carried.has('model') ? `from ${from}` : undefined, icon: { id: 'symbol-class' }, contextValue: 'info' });
         return {
-          id: `config:${p.id}:${original.key}`, label: c.label, description: [done ? 'finished' : undefined, edited ? 'edited' : undefined].filter(Boolean).join(' · ') || undefined,
+          id: `config:${p.id}:${original.key}`, label: shortLabel(c, p.configs as RunConfig[]), tooltip: c.label, description: [done ? 'finished' : undefined, edited ? 'edited' : undefined].filter(Boolean).join(' · ') || undefined,
           icon: { id: done ? 'pass' : 'circle-large-outline', color: done ? 'testing.iconPassed' : undefined },
           contextValue: edited ? 'config.edited' : 'config', expanded: false, children: values,
           ref: { problemId: p.id, configKey: original.key },

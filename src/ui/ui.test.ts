@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { FromWorker, RunRecord } from '../protocol';
 import { HOMEWORK9 } from '../experiments/spec';
 import { applyOverrides, engineTree, historyTree, problemsTree, validateField } from './treeModel';
+import { sweepView } from './statusText';
 import { RunState } from './runState';
 import { resultsHtml } from './resultsHtml';
 import { readSettings, resolveModelSetting } from '../common/settings';
@@ -31,8 +32,11 @@ test('history tree: grouped by problem, by sweep when there are several; icons, 
   assert.deepEqual(tree.map((t) => t.label), [HOMEWORK9.problems[0].title, HOMEWORK9.problems[1].title, 'Single experiments']);
   assert.match(tree[0].label, /^Problem 1 — /);
   const p1 = tree[0].children!;
-  assert.deepEqual(p1.map((c) => c.label), [runs[0].config.label, runs[1].config.label]);
-  assert.equal(p1[0].description, 'val 0.8580 · test 0.8550 · F1 0.851 · 2:43');
+  // Short labels (what differs within the problem), the numbers in the description, the full config in the tooltip.
+  assert.deepEqual(p1.map((c) => c.label), ['BATCH 1', 'BATCH 2']);
+  assert.equal(p1[0].description, 'val 0.8580 · 0:02:43');
+  assert.ok(p1[0].tooltip!.startsWith(`${runs[0].config.label} (finished)`));
+  assert.match(p1[0].tooltip!, /MAX_LEN 128 · LR 2\.0e-05 · BATCH 1 · EPOCHS/);
   assert.deepEqual(p1[0].icon, { id: 'pass', color: 'testing.iconPassed' });
   assert.equal(p1[0].contextValue, 'run.finished');
   assert.equal(p1[1].description, 'failed: out of memory');
@@ -40,12 +44,12 @@ test('history tree: grouped by problem, by sweep when there are several; icons, 
   // Two sweeps: a level per sweep, newest first and expanded.
   const p2 = tree[1].children!;
   assert.equal(p2.length, 2);
-  assert.match(p2[0].label, /^Sweep of 2026-01-01 00:00/);
+  assert.match(p2[0].label, /^Sweep 2026-01-01 00:00/);
   assert.equal(p2[0].expanded, true);
   assert.equal(p2[1].expanded, false);
   const running = p2[1].children![0];
   assert.equal(running.icon?.id, 'sync~spin');
-  assert.equal(running.description, 'running · epoch 2/3 · 50% · ETA 1:30');
+  assert.equal(running.description, 'running · epoch 2/3 · 50% · ETA 0:01:30');
   assert.equal(p2[0].children![0].icon?.id, 'debug-disconnect');
   assert.equal(tree[2].children![0].contextValue, 'run.cancelled');
   assert.deepEqual(historyTree([], HOMEWORK9.problems), []);
@@ -68,7 +72,8 @@ test('problems tree: planned configs, carried-over values, edits, and the waitin
   assert.equal(c0.children![0].description, 'from Problem 1');
   assert.equal(c0.children![1].label, 'LR = 2.0e-05');
   assert.equal(c0.children![3].description, undefined);
-  assert.match(c1.label, /^MAX_LEN=64, .* \(edited\)$/);
+  assert.match(c1.label, /^MAX_LEN 64, .*\(edited\)$/, 'short label (what differs); the full one in the tooltip');
+  assert.match(c1.tooltip!, /^MAX_LEN=64, .* \(edited\)$/);
   assert.equal(c1.contextValue, 'config.edited');
   assert.equal(c1.children![0].description, 'edited (planned 128)');
   assert.deepEqual(c1.children![0].command?.arguments, [{ problemId: 'problem2', configKey: configs[1].key, field: 'maxLen' }]);
@@ -80,7 +85,7 @@ test('value validation: MAX_LEN within the model positions, LR > 0, batch >= 1, 
   assert.match(validateField('maxLen', '1')!, /at least 2/);
   assert.match(validateField('maxLen', '12.5')!, /integer/);
   assert.equal(validateField('learningRate', '2e-5'), undefined);
-  assert.match(validateField('learningRate', '0')!, /greater than 0/);
+  assert.match(validateField('learningRate', '0')!, /in \(0, 1\)/);
   assert.match(validateField('learningRate', 'fast')!, /must be a number/);
   assert.equal(validateField('batchSize', '1'), undefined);
   assert.match(validateField('batchSize', '0')!, /at least 1/);
@@ -110,9 +115,10 @@ test('run state: records, throttle-free live loss with thinning, engine, positio
   }
   const loss = s.liveLoss[b.id];
   assert.ok(loss.length <= 1500 && loss.length > 700, `kept ${loss.length}`);
-  assert.deepEqual(loss[loss.length - 1], [2000, 1 / 2000]);
+  assert.deepEqual(loss[loss.length - 1], [1, 1 / 2000], "x in epochs: the last step of epoch 1 at x = 1");
   assert.ok(loss.every((p, i) => i === 0 || p[0] > loss[i - 1][0]));
-  assert.deepEqual(s.position(b), { k: 2, n: 2 });
+  const v = sweepView(s.runs(), b, s.progress[b.id]);
+  assert.deepEqual([v.k, v.n, v.phase], [2, 2, 'epoch 1/3']);
   const rs = s.resultsState(true);
   assert.deepEqual(rs.runs.map((r) => r.id), [a.id, b.id]);
   assert.equal(rs.progress[b.id].step, 2000);
@@ -131,7 +137,7 @@ test('results HTML: strict CSP with the nonce, no remote content, the contract i
   assert.match(html, /<script nonce="abc123" src="https:\/\/x\.vscode-cdn\.net\/dist\/webview\/results\.js">/);
   assert.doesNotMatch(html, /style="/);
   assert.equal((html.match(/<script/g) ?? []).length, 1);
-  for (const id of ['runs-table', 'chart-problem1', 'chart-problem2', 'chart-problem3', 'chart-live', 'answers']) assert.match(html, new RegExp(`id="${id}"`));
+  for (const id of ['runs-table', 'problems', 'curve-run', 'chart-live', 'answers']) assert.match(html, new RegExp(`id="${id}"`));
   const urls = html.match(/https?:\/\/[^"\s]+/g) ?? [];
   assert.ok(urls.every((u) => u.startsWith('https://x.vscode-cdn.net')), urls.join());
 });
@@ -139,7 +145,7 @@ test('results HTML: strict CSP with the nonce, no remote content, the contract i
 test('settings: defaults, relative paths against the workspace, Hub ids kept', () => {
   const cfg = (o: Record<string, unknown>) => ({ get: <T>(k: string) => o[k] as T | undefined });
   const d = readSettings(cfg({}), '/ws');
-  assert.deepEqual(d, { data: 'hub:stanfordnlp/imdb', model: 'distilbert-base-uncased', compareModel: 'bert-base-uncased', quick: false, backend: 'auto', seed: 42, epochs: 3, evalBatch: 64, subsetFrac: 0.25, saveModels: false });
+  assert.deepEqual(d, { data: 'hub:stanfordnlp/imdb', model: 'distilbert-base-uncased', compareModel: 'bert-base-uncased', quick: false, backend: 'auto', seed: 42, epochs: 3, evalBatch: 64, subsetFrac: 0.25, saveModels: false, precision: 'auto' });
   const s = readSettings(cfg({ data: '../shared/data/imdb', model: './models/tiny', cacheDir: 'cache', quick: true, backend: 'wasm', epochs: 0, subsetFrac: 2 }), '/ws/hw');
   assert.equal(s.data, '/ws/shared/data/imdb');
   assert.equal(s.model, '/ws/hw/models/tiny');
@@ -149,6 +155,12 @@ test('settings: defaults, relative paths against the workspace, Hub ids kept', (
   assert.equal(s.subsetFrac, 0.25);
   assert.equal(resolveModelSetting('google/bert_uncased_L-2_H-128_A-2', '/nonexistent'), 'google/bert_uncased_L-2_H-128_A-2');
   assert.equal(resolveModelSetting('distil_bert_base_en_uncased', '/ws'), 'distil_bert_base_en_uncased');
+  // The PyTorch engine's settings: backends, precision, the interpreter (a relative path against the workspace).
+  const t = readSettings(cfg({ backend: 'torch-cuda', precision: 'bf16', pythonPath: '.venv/bin/python' }), '/ws');
+  assert.deepEqual([t.backend, t.precision, t.python], ['torch-cuda', 'bf16', '/ws/.venv/bin/python']);
+  for (const b of ['torch', 'torch-mps', 'torch-cpu']) assert.equal(readSettings(cfg({ backend: b }), '/ws').backend, b);
+  const u = readSettings(cfg({ backend: 'cuda', precision: 'fp8', pythonPath: 'python3' }), '/ws');
+  assert.deepEqual([u.backend, u.precision, u.python], ['auto', 'auto', 'python3'], 'unknown values fall back; a bare command stays a command');
 });
 
 test('native engine install: npm arguments and a readable failure reason', () => {

@@ -12,7 +12,7 @@ import { selectEngine } from '../engine/torch/select';
 import { loadTokenizer } from '../engine/tokenizer';
 import { initBackend } from '../engine/backend';
 import { shared } from '../engine/testing';
-import { capStratified, runInWorker, type WorkerDeps } from './run';
+import { capStratified, loadLine, runInWorker, type WorkerDeps } from './run';
 import { checkRunConfig } from '../protocol/runFields';
 import type { FromWorker, RunConfig } from '../protocol';
 
@@ -207,4 +207,11 @@ test('precision reaches the PyTorch engine: bf16 on the CPU runs; mixed_float16 
   const last = got2.at(-1);
   assert.ok(last?.type === 'failed' && last.stage === 'setup', JSON.stringify(last));
   assert.match(last.reason, /mixed_float16 needs a CUDA GPU/);
+});
+
+test('load log lines: downloads in MB, data reads in rows or files (never "0.0 of 0.0 MB")', () => {
+  assert.equal(loadLine({ stage: 'download', file: 'train.parquet', loaded: 5e6, total: 2e7 }), 'downloading train.parquet: 5.0 of 20.0 MB');
+  assert.equal(loadLine({ stage: 'read', file: 'train.jsonl.gz', loaded: 0 }), 'reading train.jsonl.gz');
+  assert.equal(loadLine({ stage: 'read', file: 'train.jsonl.gz', loaded: 25000, total: 25000 }), 'read train.jsonl.gz: 25,000 rows');
+  assert.equal(loadLine({ stage: 'read', file: 'train/neg', loaded: 0, total: 12500 }), 'reading train/neg: 12,500 files');
 });

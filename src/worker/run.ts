@@ -84,8 +84,7 @@ export async function runInWorker(
       const t = Date.now();
       if (t - lastLog < 2000 && p.loaded !== p.total) return;
       lastLog = t;
-      const mb = (x: number) => (x / 1e6).toFixed(1);
-      send({ type: 'log', level: 'info', message: `${p.stage === 'read' ? 'reading' : 'downloading'} ${p.file}: ${mb(p.loaded)}${p.total ? ` of ${mb(p.total)}` : ''} MB` });
+      send({ type: 'log', level: 'info', message: loadLine(p) });
     };
     const splits = await deps.loadSplits(config.data, { subsetFrac: config.subsetFrac, seed: config.seed, cacheDir: config.cacheDir, onProgress: onDownload });
     if (signal.aborted) throw new CancelledError();
@@ -183,6 +182,19 @@ export async function runInWorker(
     try { await engineToDispose?.dispose(); } catch { /* the process exits next */ }
     try { model?.dispose(); } catch { /* the process exits next */ }
   }
+}
+
+/**
+ * A log line for a data/model load: downloads count bytes; reads of a data file count rows (or, for
+ * aclImdb's class folders, files), so they are never printed as megabytes.
+ */
+export function loadLine(p: { file: string; loaded: number; total?: number; stage?: string }): string {
+  if (p.stage === 'read') {
+    if (p.loaded === 0) return p.total ? `reading ${p.file}: ${p.total.toLocaleString('en-US')} files` : `reading ${p.file}`;
+    return `read ${p.file}: ${p.loaded.toLocaleString('en-US')} rows`;
+  }
+  const mb = (x: number) => (x / 1e6).toFixed(1);
+  return `downloading ${p.file}: ${mb(p.loaded)}${p.total ? ` of ${mb(p.total)}` : ''} MB`;
 }
 
 /** One line a student can act on. */

@@ -25,6 +25,7 @@ const SHARED = resolve(ROOT, '..', 'shared');
 const HOMEWORK_TEXT = join(SHARED, 'homework', 'homework-09-notebook.txt');
 const DATA = join(SHARED, 'data', 'imdb');
 const MODEL = join(SHARED, 'models', 'distilbert-tiny-random');
+const COMPARE_MODEL = join(SHARED, 'models', 'bert-tiny-random');
 const EXTENSION_ID = 'bert-lab.bert-lab';
 // (An empty variable counts as unset; Screenshots refuses a folder holding anything but its own output.)
 const SHOTS_DIR = resolve(ROOT, process.env.BERT_LAB_E2E_SHOTS || join('test-results', 'e2e'));
@@ -39,6 +40,17 @@ if (toolsMissing && toolsRequired) test('the e2e tools are installed (BERT_LAB_E
 const skip = process.env.BERT_LAB_SKIP_E2E === '1' ? 'BERT_LAB_SKIP_E2E=1'
   : toolsMissing
   ?? (!existsSync(HOMEWORK_TEXT) || !existsSync(DATA) || !existsSync(MODEL) ? `../shared (homework, data/imdb, models/distilbert-tiny-random) not found at ${SHARED}` : undefined);
+
+/** Every run record in the workspace's run history. */
+function allRuns(workspace: string): RunRecord[] {
+  const dir = join(workspace, '.bert-lab', 'runs');
+  if (!existsSync(dir)) return [];
+  const runs: RunRecord[] = [];
+  for (const id of readdirSync(dir)) {
+    try { runs.push(JSON.parse(readFileSync(join(dir, id, 'run.json'), 'utf8')) as RunRecord); } catch { /* being written, or not a run */ }
+  }
+  return runs;
+}
 
 /** Problem 1's run records in the workspace's run history (.bert-lab/runs/<id>/run.json). */
 function problem1Runs(workspace: string): RunRecord[] {
@@ -183,6 +195,7 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
       writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({
         'bertLab.data': DATA,
         'bertLab.model': MODEL,
+        'bertLab.compareModel': COMPARE_MODEL,
         'bertLab.quick': true,
         'bertLab.backend': 'wasm',
       }, null, 2));
@@ -311,6 +324,11 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
       log(`Run History items: ${JSON.stringify(labels.map((l) => l.split('\n')[0]))}`);
       assert.equal(runs.filter((r) => labels.some((l) => l.includes(r.config.label))).length, 6, 'each run has a tree item');
       assert.equal(finishedItems(labels), 6, 'each run\'s tree item says "finished"');
+      // Quick runs with the tiny model are marked as such: in the item's description and its tooltip.
+      const rowTexts = await pane.locator('.pane-body [role="treeitem"]').evaluateAll((els) => els.map((e) => (e as HTMLElement).innerText.replace(/\s+/g, ' ')));
+      log(`Run History rows: ${JSON.stringify(rowTexts)}`);
+      assert.equal(rowTexts.filter((t) => /val \d\.\d{4} · quick, tiny · \d+:\d\d:\d\d/.test(t)).length, 6, 'each finished run\'s row says "quick, tiny"');
+      assert.equal(labels.filter((l) => l.includes('quick run with distilbert-tiny-random')).length, 6, 'each run\'s tooltip names the quick run and the tiny model');
     });
   });
 
@@ -342,6 +360,16 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
       assert.ok(ink.ink > 2000, `chart-problem1 drew only ${ink.ink} non-transparent pixels (${ink.width}x${ink.height})`);
       assert.ok(ink.colored > 50, `chart-problem1 has only ${ink.colored} coloured (data) pixels: axes but no data?`);
       await shots.take(page, 'results-chart');
+      // One distinct colour per learning rate (the chart's datasets, as drawn).
+      const colors = JSON.parse((await chart.getAttribute('data-colors')) ?? '[]') as string[];
+      const lrs = new Set(problem1Runs(workspace).map((r) => r.config.learningRate));
+      log(`chart-problem1 colours: ${JSON.stringify(colors)} for ${lrs.size} learning rates`);
+      assert.equal(colors.length, lrs.size, 'one dataset per learning rate');
+      assert.equal(new Set(colors).size, colors.length, `learning-rate colours are not distinct: ${colors.join(', ')}`);
+      // Quick results are marked as such: the problem's caveat, a badge on every row, the answer.
+      assert.match((await frame.locator('#problem1-caveat').textContent()) ?? '', /quick run with distilbert-tiny-random/);
+      assert.equal(await frame.locator('#runs-table tr.quick .quick-badge', { hasText: 'quick' }).count(), 6, 'a "quick" badge on each row');
+      assert.match((await frame.locator('.answer[data-variable="a1a"] .quick-badge').textContent()) ?? '', /quick run with distilbert-tiny-random/);
 
       const matrices = frame.locator('.confusion-matrix');
       assert.ok((await matrices.count()) >= 1, 'no .confusion-matrix in the results page');
@@ -373,6 +401,14 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
       await shots.take(page, 'before-insert');
 
       await button.click();
+      // A value from a quick run is written only after the student confirms it.
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor({ timeout: 15_000 });
+      const question = (await dialog.innerText()).replace(/\s+/g, ' ');
+      log(`confirmation: ${question}`);
+      assert.match(question, new RegExp(`Fill a1a with ${shown.replace('.', '\\.')} from a quick run with distilbert-tiny-random\\?`));
+      await shots.take(page, 'confirm-quick-fill');
+      await dialog.getByRole('button', { name: 'Replace' }).click();
       for (let i = 0; i < 60 && readFileSync(notebookFile, 'utf8') === originalNotebook; i++) await sleep(500);
       await sleep(1500); // let a save followed by a rewrite settle
       const saved = readFileSync(notebookFile, 'utf8');
@@ -388,6 +424,197 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
       await page.locator('.notebookOverlay .view-lines', { hasText: new RegExp(`a1a\\s*=\\s*${insertedValue.replace('.', '\\.')}\\s`) }).first().waitFor({ timeout: 15_000 });
       const dirty = await page.locator('.tabs-container .tab.dirty', { hasText: NOTEBOOK }).count();
       assert.equal(dirty, 0, `${NOTEBOOK} shows unsaved changes after the insert`);
+      // The cell's fill item now says the cell holds the current result (its tooltip: the printed output
+      // below is from an earlier execution).
+      await page.locator('.notebookOverlay .cell-status-item', { hasText: `✓ a1a = ${insertedValue} (current)` }).first().waitFor({ timeout: 15_000 });
+    });
+  });
+  test('replacing an answer that is not the placeholder asks first; Cancel leaves the notebook as it was', { timeout: 90_000 }, async (t) => {
+    await step(t, 'confirm-replace', async () => {
+      // The student's own value (as in the issue: a1a = 0.9144 already in the notebook), written on disk.
+      const own = readFileSync(notebookFile, 'utf8').replace(`"a1a = ${insertedValue}`, '"a1a = 0.9144');
+      assert.notEqual(own, readFileSync(notebookFile, 'utf8'));
+      writeFileSync(notebookFile, own);
+      // The open (saved) editor reloads the file.
+      await page.locator('.notebookOverlay .view-lines', { hasText: /a1a\s*=\s*0\.9144\s/ }).first().waitFor({ timeout: 20_000 });
+      const frame = webviewFrame(page, EXTENSION_ID);
+      const tab = page.locator('.tabs-container .tab', { hasText: 'BERT Lab Results' }).first();
+      await tab.click();
+      const button = frame.locator('button[data-insert="a1a"]');
+      await button.scrollIntoViewIfNeeded();
+      await button.click();
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor({ timeout: 15_000 });
+      const question = (await dialog.innerText()).replace(/\s+/g, ' ');
+      log(`confirmation: ${question}`);
+      assert.match(question, new RegExp(`a1a is 0\\.9144 in the notebook; replace it with ${insertedValue.replace('.', '\\.')} from a quick run with distilbert-tiny-random\\?`));
+      await shots.take(page, 'confirm-replace-own-value');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'hidden', timeout: 10_000 });
+      await sleep(1500);
+      assert.ok(readFileSync(notebookFile, 'utf8') === own, 'Cancel left the notebook byte for byte as it was');
+    });
+  });
+
+  test('the walkthrough shows the steps done from the state (runs in the history, answers in the notebook)', { timeout: 60_000 }, async (t) => {
+    await step(t, 'walkthrough', async () => {
+      // Neither "Run Problem 1 Sweep" nor "Fill Answer Cells" was run as a command (the notebook's button and
+      // the results page were used): only the context keys set from the runs and the notebook can tick them.
+      await runCommand(page, 'Welcome: Open Walkthrough...');
+      const input = page.locator('.quick-input-widget .quick-input-box input');
+      await input.waitFor({ timeout: 10_000 });
+      await input.fill('Homework 9');
+      await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'Homework 9' }).first().waitFor({ timeout: 15_000 });
+      await page.keyboard.press('Enter');
+      const stepButton = (id: string) => page.locator(`button.getting-started-step[data-step-id$="${id}"]`).first();
+      await stepButton('runProblem1').waitFor({ timeout: 20_000 });
+      const checked = async (id: string) => (await stepButton(id).getAttribute('aria-checked')) === 'true';
+      for (let i = 0; i < 20 && !(await checked('runProblem1') && await checked('fillAnswers')); i++) await sleep(500);
+      const titles = await page.locator('button.getting-started-step h3.step-title').allInnerTexts();
+      log(`walkthrough steps: ${JSON.stringify(titles)}`);
+      assert.ok(titles.every((x) => !x.includes('`')), 'no literal backticks in the step titles');
+      assert.equal(await checked('openNotebook'), true, 'Open the homework notebook is ticked (it is open)');
+      assert.equal(await checked('runProblem1'), true, 'Run Problem 1 is ticked (Problem 1 has finished runs)');
+      assert.equal(await checked('fillAnswers'), true, 'Fill the answer cells is ticked (the notebook holds answers)');
+      assert.equal(await checked('runProblem2'), false, 'Run Problem 2 is not ticked (no run yet)');
+      const text = await page.locator('.gettingStartedContainer').first().innerText();
+      assert.ok(!text.includes('`'), 'no literal backticks in the walkthrough');
+    });
+  });
+
+  test('the results page in light, dark and high-contrast themes', { timeout: 120_000 }, async (t) => {
+    // The theme picker (Ctrl+K Ctrl+T), as a user changes it; the workbench's root element then carries the
+    // theme's kind ("vs", "vs-dark", "hc-black").
+    const theme = async (label: string, uiClass: string) => {
+      const applied = () => page.locator('.monaco-workbench').first().evaluate((e, c) => e.classList.contains(c), uiClass);
+      for (let attempt = 0; attempt < 3 && !(await applied()); attempt++) {
+        await page.locator('.tabs-container .tab', { hasText: NOTEBOOK }).first().click();
+        await page.keyboard.press('Control+K');
+        await page.keyboard.press('Control+T');
+        const input = page.locator('.quick-input-widget .quick-input-box input');
+        await input.waitFor({ timeout: 10_000 });
+        await input.fill(label);
+        const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: label }).first();
+        if (await row.waitFor({ timeout: 10_000 }).then(() => true, () => false)) await page.keyboard.press('Enter');
+        else await page.keyboard.press('Escape');
+        for (let i = 0; i < 10 && !(await applied()); i++) await sleep(500);
+      }
+      assert.ok(await applied(), `the theme ${label} was not applied`);
+      await page.locator('.tabs-container .tab', { hasText: 'BERT Lab Results' }).first().click();
+      await sleep(2000); // the page redraws its charts with the new theme colours
+    };
+    for (const [name, shot, uiClass] of [['Light Modern', 'results-light', 'vs'], ['Dark High Contrast', 'results-high-contrast', 'hc-black'], ['Dark Modern', 'results-dark', 'vs-dark']] as const) {
+      await step(t, shot, async () => {
+        await theme(name, uiClass);
+        const frame = webviewFrame(page, EXTENSION_ID);
+        await frame.locator('canvas#chart-problem1').scrollIntoViewIfNeeded();
+        const ink = await canvasInk(frame, 'canvas#chart-problem1');
+        assert.ok(ink.colored > 50, `${name}: chart-problem1 has only ${ink.colored} coloured pixels`);
+        // The page's text uses the theme's foreground: dark text on light, light text on dark.
+        const fg = await frame.locator('body').evaluate((b) => getComputedStyle(b).color);
+        const lum = (fg.match(/\d+/g) ?? []).slice(0, 3).map(Number).reduce((a, b) => a + b, 0) / 3;
+        log(`${name}: body colour ${fg}`);
+        assert.ok(name.startsWith('Light') ? lum < 128 : lum > 128, `${name}: text colour ${fg}`);
+      });
+    }
+  });
+  test('Run All Problems: Problems 2 and 3 run (Problem 1 is skipped) and their charts draw with real numbers', { timeout: RUNS_TIMEOUT_MS + 60_000 }, async (t) => {
+    await step(t, 'problems-2-3', async () => {
+      await page.locator('.tabs-container .tab', { hasText: NOTEBOOK }).first().click();
+      await runCommand(page, 'BERT Lab: Run All Problems');
+      const runsOf = (p: string) => allRuns(workspace).filter((r) => r.config.problem === p);
+      const t0 = Date.now();
+      for (;;) {
+        const bad = allRuns(workspace).filter((r) => r.status === 'failed' || r.status === 'cancelled');
+        assert.equal(bad.length, 0, `runs ended badly: ${bad.map((r) => `${r.config.problem} ${r.config.label}: ${r.error}`).join('; ')}`);
+        const done = (p: string) => runsOf(p).filter((r) => r.status === 'finished').length;
+        if (done('problem2') >= 4 && done('problem3') >= 2) break;
+        assert.ok(Date.now() - t0 < RUNS_TIMEOUT_MS, `Problems 2/3 did not finish: ${done('problem2')}/4, ${done('problem3')}/2`);
+        await sleep(2000);
+      }
+      assert.equal(runsOf('problem1').length, 6, 'Problem 1 was not run again');
+      const frame = webviewFrame(page, EXTENSION_ID);
+      await page.locator('.tabs-container .tab', { hasText: 'BERT Lab Results' }).first().click();
+      for (const [p, n] of [['problem2', 4], ['problem3', 2]] as const) {
+        const canvas = frame.locator(`canvas#chart-${p}`);
+        await canvas.scrollIntoViewIfNeeded();
+        let ink = await canvasInk(frame, `canvas#chart-${p}`);
+        for (let i = 0; i < 10 && ink.colored < 50; i++) { await sleep(500); ink = await canvasInk(frame, `canvas#chart-${p}`); }
+        const colors = JSON.parse((await canvas.getAttribute('data-colors')) ?? '[]') as string[];
+        log(`chart-${p}: ${JSON.stringify(ink)} colours ${JSON.stringify(colors)}; runs ${runsOf(p).map((r) => `${r.config.label}=${r.metrics?.valAccuracyAtMinValLoss.toFixed(4)}`).join(', ')}`);
+        assert.ok(ink.colored > 50, `chart-${p} drew no data`);
+        assert.equal(new Set(colors).size, colors.length, `chart-${p}: colours not distinct`);
+        assert.equal(await frame.locator(`#runs-table tr[data-run-id].quick`).filter({ hasText: p }).count(), n, `${p}: ${n} quick rows`);
+        await shots.take(page, `chart-${p}`);
+      }
+      // a2a and a3a: the best runs' values, marked as quick.
+      for (const [v, p] of [['a2a', 'problem2'], ['a3a', 'problem3']] as const) {
+        const shown = (await frame.locator(`.answer[data-variable="${v}"] .answer-value`).textContent()) ?? '';
+        const best = Math.max(...runsOf(p).map((r) => r.metrics?.valAccuracyAtMinValLoss ?? -1));
+        assert.equal(shown, best.toFixed(4), `${v} shown`);
+        assert.equal(await frame.locator(`.answer[data-variable="${v}"] .quick-badge`).count(), 1, `${v} marked quick`);
+      }
+    });
+  });
+  test('a run whose model cannot load: one clear error with "Choose Data and Model…", and no a3a from older runs', { timeout: 120_000 }, async (t) => {
+    await step(t, 'setup-failure', async () => {
+      const settingsFile = join(workspace, '.vscode', 'settings.json');
+      const before = readFileSync(settingsFile, 'utf8');
+      const missing = join(root, 'no-such-model');
+      writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(before), 'bertLab.compareModel': missing }, null, 2));
+      await sleep(1500); // the settings change reaches the extension
+      const failedBefore = allRuns(workspace).filter((r) => r.status === 'failed').length;
+      await page.locator('.tabs-container .tab', { hasText: NOTEBOOK }).first().click();
+      await runCommand(page, 'BERT Lab: Run Problem 3 Model Comparison');
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'could not start' }).first();
+      await toast.waitFor({ timeout: 90_000 });
+      const text = (await toast.innerText()).replace(/\s+/g, ' ');
+      log(`setup failure: ${text}`);
+      assert.match(text, /Problem 3 could not start: /);
+      assert.ok(text.includes('no-such-model'), 'the error names the model that did not load');
+      assert.equal(await toast.getByRole('button', { name: 'Choose Data and Model…' }).count(), 1, 'the fix is one click away');
+      assert.equal(await page.locator('.notifications-toasts .notification-toast', { hasText: 'could not start' }).count(), 1, 'one error, not one per run');
+      const failed = allRuns(workspace).filter((r) => r.status === 'failed');
+      log(`failed runs recorded: ${failed.length - failedBefore} (${failed.map((r) => r.failureStage).join(', ')})`);
+      // The sweep is over: the status bar no longer says a run is going on.
+      await page.locator('.statusbar-item', { hasText: 'BERT Lab: run' }).first().waitFor({ state: 'hidden', timeout: 5000 });
+      await shots.take(page, 'setup-failure');
+      // The latest Problem 3 sweep failed with another model: a3a is withheld, with the reason.
+      const frame = webviewFrame(page, EXTENSION_ID);
+      await page.locator('.tabs-container .tab', { hasText: 'BERT Lab Results' }).first().click();
+      const a3a = frame.locator('.answer[data-variable="a3a"]');
+      for (let i = 0; i < 20 && !/no result yet/.test((await a3a.textContent()) ?? ''); i++) await sleep(500);
+      assert.match((await a3a.textContent()) ?? '', /no result yet.*all \d+ runs? failed/);
+      writeFileSync(settingsFile, before);
+    });
+  });
+  test('after a window reload the BERT Lab side bar comes back with the history from disk', { timeout: 120_000 }, async (t) => {
+    await step(t, 'after-reload', async () => {
+      await runCommand(page, 'Developer: Reload Window');
+      await sleep(700);
+      await waitForActivityBar(page, 'BERT Lab');
+      const history = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^\s*Run History/i }) }).first();
+      // The BERT Lab side bar was open before the reload: it comes back by itself.
+      const back = await history.waitFor({ timeout: 15_000 }).then(() => true, () => false);
+      log(`after reload: the BERT Lab side bar came back by itself: ${back}`);
+      if (!back) await activityBarItem(page, 'BERT Lab').click();
+      // Watch the views while the extension starts again: VS Code shows this text when a view has no provider yet.
+      let flashes = 0;
+      const t0 = Date.now();
+      let items = 0;
+      while (Date.now() - t0 < 30_000) {
+        const seen = await page.getByText('There is no data provider registered').filter({ visible: true }).count();
+        flashes += seen;
+        items = await history.locator('.pane-body [role="treeitem"]').count();
+        if (items >= 2 && Date.now() - t0 > 5000) break;
+        await sleep(200);
+      }
+      // Not asserted (reported instead): VS Code renders the cached views before the remote extension host is up,
+      // with its own "no data provider" text until BERT Lab registers its providers (~1 s here); hiding the views
+      // until then ("when": "bertLab.ready") removed the text but lost the side bar on reload (tried, reverted).
+      log(`after reload: ${items} Run History items; "no data provider" visible in ${flashes} polls of 200 ms`);
+      assert.equal(back, true, 'the BERT Lab side bar came back by itself after the reload');
+      assert.ok(items >= 2, 'the Run History shows the runs (read from disk) after the reload');
     });
   });
 });

@@ -1,24 +1,17 @@
 // The results page: draws the state the host posts (validated on receipt). All workspace-derived
-// text goes through textContent; nothing is built from HTML strings.
-import {
-  BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement,
-  PointElement, ScatterController, Title, Tooltip, type ChartConfiguration,
-} from 'chart.js';
+// text goes through textContent; nothing is built from HTML strings. One section per problem of the spec.
 import type { FromWebview, ResultsState } from '../../src/protocol/index.js';
 import { parseToWebview, isResultsState } from './validate.js';
-import {
-  confusionCells, fmt4, fmtLr, liveChart, problem1Chart, problem2Chart, problem3Chart, progressViews, tableRows,
-} from './viewModel.js';
-
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, ScatterController, Title, Tooltip, Legend);
+import { chartColors, renderCurves, renderProblemChart, resetCharts } from './charts.js';
+import { chartKind, confusionView, curveRuns, latestFinished, problemCaveat, progressViews, quickTag, tableRows } from './viewModel.js';
 
 declare function acquireVsCodeApi(): { postMessage(m: FromWebview): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
 const post = (m: FromWebview) => vscode.postMessage(m);
 
 let state: ResultsState | undefined;
+/** The run the learning curves show (picked in the run picker or the table); undefined = follow the running run. */
 let focused: string | undefined;
-const charts = new Map<string, Chart>();
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
@@ -27,64 +20,19 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
   if (text !== undefined) e.textContent = text;
   return e;
 }
-
-/** Theme colours from VS Code's CSS variables (they change with the theme). */
-function palette() {
-  const css = getComputedStyle(document.body);
-  const v = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
-  return {
-    fg: v('--vscode-foreground', '#888'),
-    grid: v('--vscode-editorWidget-border', v('--vscode-panel-border', 'rgba(128,128,128,0.3)')),
-    series: [v('--vscode-charts-blue', '#3794ff'), v('--vscode-charts-orange', '#d18616'), v('--vscode-charts-green', '#89d185'),
-      v('--vscode-charts-purple', '#b180d7'), v('--vscode-charts-red', '#f14c4c'), v('--vscode-charts-yellow', '#cca700')],
-    best: v('--vscode-charts-green', '#89d185'),
-    font: v('--vscode-font-family', 'sans-serif'),
-  };
-}
-
-function upsertChart(id: string, config: ChartConfiguration) {
-  const canvas = $<HTMLCanvasElement>(id);
-  const existing = charts.get(id);
-  if (existing && (existing.config as { type?: string }).type === (config as { type?: string }).type) {
-    existing.data = config.data;
-    existing.options = config.options ?? {};
-    existing.update('none');
-    return;
-  }
-  existing?.destroy();
-  charts.set(id, new Chart(canvas, config));
-}
-
-function baseOptions(xTitle: string, yTitle: string, extra: Record<string, unknown> = {}) {
-  const p = palette();
-  Chart.defaults.color = p.fg;
-  Chart.defaults.font.family = p.font;
-  return {
-    animation: false as const,
-    responsive: true,
-    maintainAspectRatio: false,
-    plugins: { legend: { labels: { color: p.fg } } },
-    scales: {
-      x: { title: { display: true, text: xTitle, color: p.fg }, ticks: { color: p.fg }, grid: { color: p.grid } },
-      y: { title: { display: true, text: yTitle, color: p.fg }, ticks: { color: p.fg }, grid: { color: p.grid } },
-    },
-    ...extra,
-  };
-}
-
-function setEmpty(section: string, empty: boolean, text: string) {
-  const note = $(`${section}-empty`);
-  note.textContent = empty ? text : '';
-  note.hidden = !empty;
-}
+/** A problem id as an element id part (spec ids are free text). */
+const safeId = (id: string, k: number) => (/^[A-Za-z0-9_-]{1,64}$/.test(id) ? id : `p${k}`);
 
 function renderProgress(s: ResultsState) {
   const box = $('progress');
   box.replaceChildren();
   for (const p of progressViews(s)) {
     const row = el('div', { class: 'progress-row', 'data-run-id': p.runId });
-    const bar = el('progress', { max: '1', value: String(p.fraction) });
-    row.append(el('span', { class: 'progress-text' }, p.text), bar, el('span', { class: 'progress-eta' }, `ETA ${p.eta}`));
+    const track = el('div', { class: 'progress-track', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': String(Math.round(p.fraction * 100)) });
+    const fill = el('div', { class: 'progress-fill' });
+    fill.style.setProperty('--fraction', p.fraction.toFixed(4)); // CSSOM (allowed by the CSP, unlike style attributes)
+    track.append(fill);
+    row.append(el('span', { class: 'progress-text' }, p.text), track, el('span', { class: 'progress-eta' }, `this run: ETA ${p.eta}`));
     const cancel = el('button', { class: 'secondary', 'data-action': 'cancel' }, 'Cancel');
     cancel.addEventListener('click', () => post({ type: 'cancel' }));
     row.append(cancel);
@@ -92,105 +40,43 @@ function renderProgress(s: ResultsState) {
   }
 }
 
-function renderLive(s: ResultsState) {
-  const p = palette();
-  const live = liveChart(s, focused);
-  setEmpty('live', !live, 'No run yet: start one from the Problems view or the notebook.');
-  $('live-label').textContent = live ? live.label : '';
-  const d = live ?? { stepLoss: [], trainLoss: [], valLoss: [], trainAccuracy: [], valAccuracy: [], epochs: 1 };
-  upsertChart('chart-live', {
-    type: 'line',
-    data: {
-      datasets: [
-        { label: 'loss per step', data: d.stepLoss, borderColor: p.series[0], backgroundColor: p.series[0], pointRadius: 0, borderWidth: 1, yAxisID: 'y' },
-        { label: 'train loss', data: d.trainLoss, borderColor: p.series[1], backgroundColor: p.series[1], yAxisID: 'y' },
-        { label: 'val loss', data: d.valLoss, borderColor: p.series[4], backgroundColor: p.series[4], yAxisID: 'y' },
-        { label: 'train acc', data: d.trainAccuracy, borderColor: p.series[2], backgroundColor: p.series[2], borderDash: [4, 3], yAxisID: 'acc' },
-        { label: 'val acc', data: d.valAccuracy, borderColor: p.series[3], backgroundColor: p.series[3], borderDash: [4, 3], yAxisID: 'acc' },
-      ],
-    },
-    options: baseOptions('epoch', 'loss', {
-      scales: {
-        x: { type: 'linear', min: 0, max: d.epochs, title: { display: true, text: 'epoch', color: p.fg }, ticks: { color: p.fg, stepSize: 1 }, grid: { color: p.grid } },
-        y: { type: 'linear', position: 'left', title: { display: true, text: 'loss', color: p.fg }, ticks: { color: p.fg }, grid: { color: p.grid } },
-        acc: { type: 'linear', position: 'right', min: 0, max: 1, title: { display: true, text: 'accuracy', color: p.fg }, ticks: { color: p.fg }, grid: { drawOnChartArea: false } },
-      },
-    }),
-  });
+function renderCurvesSection(s: ResultsState) {
+  const picker = $<HTMLSelectElement>('curve-run');
+  const options = curveRuns(s);
+  picker.replaceChildren(el('option', { value: '' }, 'The running run (or the latest)'), ...options.map((o) => el('option', { value: o.runId }, o.text)));
+  picker.value = focused && options.some((o) => o.runId === focused) ? focused : '';
+  const live = renderCurves($<HTMLCanvasElement>('chart-live'), s, focused);
+  const note = $('live-empty');
+  note.hidden = !!live;
+  note.textContent = live ? '' : 'No run yet: start one from the Problems view or the notebook.';
+  const run = live && s.runs.find((r) => r.id === live.runId);
+  $('live-label').textContent = run ? `Showing ${live!.label} (${run.status})${quickTag(run.config) ? ` · ${quickTag(run.config)}` : ''}` : '';
 }
 
-function renderProblem1(s: ResultsState) {
-  const p = palette();
-  const c = problem1Chart(s);
-  setEmpty('problem1', c.datasets.length === 0, 'No finished run of Problem 1 yet.');
-  $('problem1-best').textContent = c.best
-    ? `Best: MAX_LEN=${c.best.maxLen}, LR=${fmtLr(c.best.learningRate)}, BATCH=${c.best.batchSize} → val accuracy at min val loss ${fmt4(c.best.value)}`
-    : '';
-  upsertChart('chart-problem1', {
-    type: 'bar',
-    data: {
-      labels: c.maxLens.map((l) => `MAX_LEN=${l}`),
-      datasets: c.datasets.map((d, k) => ({
-        label: d.label,
-        data: d.values,
-        skipNull: true,
-        backgroundColor: d.runIds.map((id) => (id && id === c.best?.runId ? p.best : p.series[k % p.series.length])),
-        borderColor: d.runIds.map((id) => (id && id === c.best?.runId ? p.fg : p.series[k % p.series.length])),
-        borderWidth: d.runIds.map((id) => (id && id === c.best?.runId ? 3 : 0)),
-      })),
-    },
-    options: baseOptions('MAX_LEN', 'val accuracy at min val loss'),
-  });
-}
-
-function renderProblem2(s: ResultsState) {
-  const p = palette();
-  const c = problem2Chart(s);
-  setEmpty('problem2', c.points.length === 0, 'No finished run of Problem 2 yet.');
-  const xy = (f: (q: (typeof c.points)[number]) => number) => c.points.map((q) => ({ x: q.subsetFrac, y: f(q) }));
-  upsertChart('chart-problem2', {
-    type: 'line',
-    data: {
-      datasets: [
-        { label: 'val acc at min val loss', data: xy((q) => q.valAccuracy), borderColor: p.series[0], backgroundColor: p.series[0], yAxisID: 'y',
-          pointRadius: c.points.map((q) => (q.runId === c.bestRunId ? 7 : 3)) },
-        { label: 'test accuracy', data: xy((q) => q.testAccuracy), borderColor: p.series[2], backgroundColor: p.series[2], yAxisID: 'y' },
-        { label: 'training time (s)', data: xy((q) => q.trainSeconds), borderColor: p.series[1], backgroundColor: p.series[1], borderDash: [4, 3], yAxisID: 'time' },
-      ],
-    },
-    options: baseOptions('SUBSET_FRAC', 'accuracy', {
-      scales: {
-        x: { type: 'linear', min: 0, max: 1, title: { display: true, text: 'SUBSET_FRAC (data fraction)', color: p.fg }, ticks: { color: p.fg }, grid: { color: p.grid } },
-        y: { type: 'linear', position: 'left', title: { display: true, text: 'accuracy', color: p.fg }, ticks: { color: p.fg }, grid: { color: p.grid } },
-        time: { type: 'linear', position: 'right', min: 0, title: { display: true, text: 'training time (s)', color: p.fg }, ticks: { color: p.fg }, grid: { drawOnChartArea: false } },
-      },
-    }),
-  });
-}
-
-function renderProblem3(s: ResultsState) {
-  const p = palette();
-  const c = problem3Chart(s);
-  setEmpty('problem3', c.points.length === 0, 'No finished run of Problem 3 yet.');
-  const pts = (f: (q: (typeof c.points)[number]) => number) => c.points.map((q) => ({ x: q.secondsPerEpoch, y: f(q), model: q.model }));
-  upsertChart('chart-problem3', {
-    type: 'scatter',
-    data: {
-      datasets: [
-        { label: 'test accuracy', data: pts((q) => q.testAccuracy), borderColor: p.series[0], backgroundColor: p.series[0], pointRadius: c.points.map((q) => (q.runId === c.bestRunId ? 8 : 5)) },
-        { label: 'test F1', data: pts((q) => q.testF1), borderColor: p.series[1], backgroundColor: p.series[1], pointStyle: 'triangle', pointRadius: 6 },
-        { label: 'val acc at min val loss', data: pts((q) => q.valAccuracy), borderColor: p.series[2], backgroundColor: p.series[2], pointStyle: 'rect', pointRadius: 5 },
-      ],
-    },
-    options: baseOptions('seconds per epoch', 'accuracy / F1', {
-      plugins: {
-        legend: { labels: { color: p.fg } },
-        tooltip: { callbacks: { label: (ctx: { raw: unknown; dataset: { label?: string } }) => {
-          const r = ctx.raw as { x: number; y: number; model: string };
-          return `${r.model}: ${ctx.dataset.label} ${r.y.toFixed(4)} at ${r.x.toFixed(1)} s/epoch`;
-        } } },
-      },
-    }),
+function renderProblems(s: ResultsState) {
+  const box = $('problems');
+  s.problems.forEach((p, k) => {
+    const id = safeId(p.id, k);
+    let section = document.getElementById(`${id}-section`);
+    if (!section) {
+      section = el('section', { id: `${id}-section`, class: 'chart-section', 'data-problem': id });
+      const canvasBox = el('div', { class: 'chart-box' });
+      canvasBox.append(el('canvas', { id: `chart-${id}`, role: 'img', 'aria-label': `${p.title} chart` }));
+      section.append(el('h2', { id: `${id}-title` }), el('p', { id: `${id}-caveat`, class: 'caveat' }), el('p', { id: `${id}-best`, class: 'best' }), el('p', { id: `${id}-empty`, class: 'note' }), canvasBox);
+      box.append(section);
+    }
+    $(`${id}-title`).textContent = p.title;
+    const runs = latestFinished(s.runs, p.id);
+    const canvas = $<HTMLCanvasElement>(`chart-${id}`);
+    const out = renderProblemChart(canvas, s, p.id, chartKind(runs));
+    canvas.dataset.colors = JSON.stringify(chartColors(canvas.id));
+    const answer = s.answers.find((a) => a.problem === p.id);
+    $(`${id}-best`).textContent = answer?.note ? `No answer: ${answer.note}` : out.best + (out.best && answer?.tie ? ` — tie: ${answer.tie}` : '');
+    const caveat = problemCaveat(s, p.id);
+    $(`${id}-caveat`).textContent = caveat ? `⚠ ${caveat}: not the homework's numbers` : '';
+    const empty = $(`${id}-empty`);
+    empty.hidden = !out.empty;
+    empty.textContent = out.empty ? `No finished run of ${p.title.split(/\s+[—–-]\s+/)[0]} yet.` : '';
   });
 }
 
@@ -205,10 +91,12 @@ function renderTable(s: ResultsState) {
     return;
   }
   for (const r of rows) {
-    const tr = el('tr', { 'data-run-id': r.runId, class: `status-${r.status}${r.best ? ' best' : ''}${r.runId === focused ? ' focused' : ''}` });
+    const tr = el('tr', { 'data-run-id': r.runId, class: `status-${r.status}${r.best ? ' best' : ''}${r.runId === focused ? ' focused' : ''}${r.tag ? ' quick' : ''}` });
     const status = el('td', { class: 'status' }, r.status);
     if (r.error) status.title = r.error;
-    tr.append(el('td', {}, r.problem), el('td', { class: 'label' }, r.label + (r.best ? ' ★' : '')), el('td', {}, r.model), status,
+    const label = el('td', { class: 'label' }, r.label + (r.best ? ' ★' : ''));
+    if (r.tag) label.append(' ', el('span', { class: 'badge quick-badge', title: "A quick run or a tiny test model: not the homework's numbers" }, r.tag));
+    tr.append(el('td', {}, r.problem), label, el('td', {}, r.model), status,
       el('td', { class: 'num' }, r.valAccuracy), el('td', { class: 'num' }, r.testAccuracy), el('td', { class: 'num' }, r.testF1), el('td', { class: 'num' }, r.elapsed));
     const actions = el('td', { class: 'actions' });
     const open = el('button', { class: 'link', 'data-action': 'open' }, 'Details');
@@ -229,22 +117,26 @@ function renderConfusion(s: ResultsState) {
   const box = $('confusion-matrices');
   box.replaceChildren();
   const withMatrix = s.runs.filter((r) => r.metrics && r.metrics.confusion.length > 0);
-  setEmpty('confusion', withMatrix.length === 0, 'Confusion matrices appear when runs finish.');
+  const note = $('confusion-empty');
+  note.hidden = withMatrix.length > 0;
+  note.textContent = withMatrix.length ? '' : 'Confusion matrices appear when runs finish.';
   for (const r of withMatrix) {
     const fig = el('figure', { class: 'confusion-matrix', 'data-run-id': r.id });
-    fig.append(el('figcaption', {}, `${r.config.problem} · ${r.config.label}`));
-    const cells = confusionCells(r.metrics!.confusion);
+    const tag = quickTag(r.config);
+    fig.append(el('figcaption', {}, `${r.config.problem} · ${r.config.label}${tag ? ` · ${tag}` : ''}`));
+    const v = confusionView(r);
     const grid = el('div', { class: 'cm-grid', role: 'table', 'aria-label': `Confusion matrix of ${r.config.label}` });
-    grid.style.setProperty('--cols', String(cells.length + 1));
-    grid.append(el('div', { class: 'cm-head' }, 'true \\ pred'));
-    cells.forEach((_, j) => grid.append(el('div', { class: 'cm-head' }, j === 0 ? 'NEG' : j === 1 ? 'POS' : String(j))));
-    cells.forEach((row, i) => {
-      grid.append(el('div', { class: 'cm-head' }, i === 0 ? 'NEG' : i === 1 ? 'POS' : String(i)));
-      for (const c of row) {
-        const cell = el('div', { class: 'cm-cell', title: `${(c.intensity * 100).toFixed(1)}% of true ${i === 0 ? 'NEG' : i === 1 ? 'POS' : i}` }, String(c.count));
-        // CSSOM custom property (allowed by the CSP, unlike style attributes).
-        cell.style.setProperty('--intensity', c.intensity.toFixed(3));
-        if (c.intensity > 0.5) cell.classList.add('strong');
+    grid.style.setProperty('--cols', String(v.labels.length + 1));
+    grid.append(el('div', { class: 'cm-head' }, 'true \\ predicted'));
+    for (const l of v.labels) grid.append(el('div', { class: 'cm-head' }, l));
+    v.cells.forEach((row, i) => {
+      grid.append(el('div', { class: 'cm-head' }, v.labels[i]));
+      for (const [j, c] of row.entries()) {
+        // Colour = share of the true class (row); green on the diagonal (right), red off it (wrong).
+        const cell = el('div', { class: `cm-cell ${c.correct ? 'right' : 'wrong'}`, title: `${c.count} of true ${v.labels[i]} predicted ${v.labels[j]} (${c.pct} of the row)` });
+        cell.append(el('span', { class: 'cm-count' }, String(c.count)), el('span', { class: 'cm-pct' }, c.pct));
+        cell.style.setProperty('--intensity', c.rate.toFixed(3));
+        if (c.rate > 0.5) cell.classList.add('strong');
         grid.append(cell);
       }
     });
@@ -258,36 +150,40 @@ function renderAnswers(s: ResultsState) {
   list.replaceChildren();
   if (s.answers.length === 0) list.append(el('p', { class: 'note' }, 'The graded answers appear here.'));
   for (const a of s.answers) {
-    const row = el('div', { class: 'answer', 'data-variable': a.variable });
+    const row = el('div', { class: `answer${a.caveat ? ' quick' : ''}`, 'data-variable': a.variable });
     // Text nodes between the parts keep the row readable as text too ("a1a = 0.9144 — …").
     row.append(el('code', { class: 'answer-var' }, a.variable), ' = ', el('span', { class: 'answer-value' }, a.value === null ? 'no result yet' : a.value.toFixed(4)),
       ' ', el('span', { class: 'answer-desc' }, `— ${a.description}`), ' ');
     const btn = el('button', { 'data-insert': a.variable }, 'Insert into notebook');
     btn.disabled = a.value === null || !s.notebookAvailable;
-    btn.title = a.value === null ? 'No finished run yet' : s.notebookAvailable ? `Write ${a.variable} = ${a.value.toFixed(4)} into the notebook's answer cell` : 'Open the homework notebook first';
+    btn.title = a.value === null ? a.note ?? 'No finished run yet' : s.notebookAvailable ? `Write ${a.variable} = ${a.value.toFixed(4)} into the notebook's answer cell` : 'Open the homework notebook first';
     btn.addEventListener('click', () => post({ type: 'insertAnswer', variable: a.variable }));
     row.append(btn);
+    const notes = el('div', { class: 'answer-notes' });
+    if (a.caveat) notes.append(el('span', { class: 'badge quick-badge' }, `⚠ ${a.caveat}: not the homework's number`));
+    if (a.tie) notes.append(el('span', { class: 'tie' }, `Tie: ${a.tie}`));
+    if (a.note) notes.append(el('span', { class: 'note' }, a.note));
+    if (notes.childNodes.length) row.append(notes);
     list.append(row);
   }
 }
 
 function render() {
   if (!state) return;
-  for (const p of state.problems) {
-    const h = document.getElementById(`${p.id}-title`);
-    if (h) h.textContent = p.title;
-  }
   renderProgress(state);
-  renderLive(state);
-  renderProblem1(state);
-  renderProblem2(state);
-  renderProblem3(state);
+  renderCurvesSection(state);
+  renderProblems(state);
   renderTable(state);
   renderConfusion(state);
   renderAnswers(state);
 }
 
 function save() { vscode.setState({ state, focused }); }
+
+$<HTMLSelectElement>('curve-run').addEventListener('change', (e) => {
+  focused = (e.target as HTMLSelectElement).value || undefined;
+  save(); render();
+});
 
 window.addEventListener('message', (event: MessageEvent) => {
   const m = parseToWebview(event.data);
@@ -304,8 +200,7 @@ window.addEventListener('message', (event: MessageEvent) => {
 });
 
 // Re-colour the charts when the theme changes (VS Code swaps the body's class and variables).
-new MutationObserver(() => { for (const c of charts.values()) c.destroy(); charts.clear(); render(); })
-  .observe(document.body, { attributes: true, attributeFilter: ['class'] });
+new MutationObserver(() => { resetCharts(); render(); }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
 // Restore what was shown before a reload or while hidden, then ask the host for the current state.
 const saved = vscode.getState() as { state?: unknown; focused?: unknown } | undefined;

@@ -17,6 +17,7 @@ function isRun(r: unknown): boolean {
     if (!isObj(m) || ![m.testAccuracy, m.testF1, m.valAccuracyAtMinValLoss, m.trainSeconds, m.totalSeconds].every(isNum)) return false;
     if (!Array.isArray(m.confusion) || !m.confusion.every((row) => Array.isArray(row) && row.every(isNum))) return false;
   }
+  if (r.split !== undefined && (!isObj(r.split) || (r.split.labelNames !== undefined && !(Array.isArray(r.split.labelNames) && r.split.labelNames.every(isStr))))) return false;
   return true;
 }
 
@@ -24,7 +25,9 @@ export function isResultsState(s: unknown): s is ResultsState {
   if (!isObj(s) || !Array.isArray(s.runs) || !s.runs.every(isRun)) return false;
   if (!isObj(s.liveLoss) || !Object.entries(s.liveLoss).every(([k, v]) => isValidRunId(k) && Array.isArray(v) && v.every((p) => Array.isArray(p) && p.length === 2 && isNum(p[0]) && isNum(p[1])))) return false;
   if (!isObj(s.progress) || !Object.values(s.progress).every((p) => isObj(p) && [p.epoch, p.epochs, p.step, p.steps, p.loss, p.etaSeconds].every(isNum) && isStr(p.phase))) return false;
-  if (!Array.isArray(s.answers) || !s.answers.every((a) => isObj(a) && isStr(a.variable) && isStr(a.problem) && (a.value === null || isNum(a.value)) && isStr(a.description))) return false;
+  const optStr = (v: unknown) => v === undefined || isStr(v);
+  if (!Array.isArray(s.answers) || !s.answers.every((a) => isObj(a) && isStr(a.variable) && isStr(a.problem) && (a.value === null || isNum(a.value)) && isStr(a.description)
+    && optStr(a.caveat) && optStr(a.tie) && optStr(a.note))) return false;
   if (!Array.isArray(s.problems) || !s.problems.every((p) => isObj(p) && isStr(p.id) && isStr(p.title))) return false;
   return typeof s.notebookAvailable === 'boolean';
 }

@@ -18,7 +18,7 @@ export async function main(argv: string[]): Promise<number> {
   for (const a of answers) {
     const run = a.runId ? history.get(a.runId) : undefined;
     console.log(a.value === null
-      ? `${a.variable} = (none: ${a.why})`
+      ? `${a.variable} = (none: ${a.note})`
       : `${a.variable} = ${a.value.toFixed(4)}    # ${a.problem}, ${run?.config.label ?? ''} (run ${a.runId})${a.caveat ? ` — ${a.caveat}, not the homework's numbers` : ''}`);
     if (a.tie) console.log(`      # ${a.tie}`);
   }

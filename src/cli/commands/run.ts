@@ -91,7 +91,7 @@ export function printSummary(problemId: string, records: RunRecord[], spec: Home
     if (best.tie) out(`(${best.tie})`);
   }
   for (const a of computeAnswers(all, spec).filter((x) => x.problem === problemId)) {
-    out(`\n${a.variable} = ${a.value === null ? `(none: ${a.why})` : a.value.toFixed(4)}${a.caveat ? `    # ${a.caveat}` : ''}`);
+    out(`\n${a.variable} = ${a.value === null ? `(none: ${a.note})` : a.value.toFixed(4)}${a.caveat ? `    # ${a.caveat}` : ''}`);
     if (a.tie && a.runId !== best?.run.id) out(`(${a.tie})`);
   }
 }

@@ -2,6 +2,7 @@
 // bertLab.pythonPath setting (the extension passes it as `python`), then python3 / python on PATH.
 // The probe (`python -m bert_lab_torch --probe`: torch version, CUDA, MPS) is cached per interpreter
 // (in memory; on disk, when torch works, keyed by the interpreter's file, size and mtime) and times out cleanly.
+import { writeFileAtomic } from '../../files/atomic';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -89,9 +90,7 @@ function writeCache(python: string, stamp: string, probe: TorchProbe): void {
     let all: Record<string, unknown> = {};
     try { all = JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>; } catch { /* first entry */ }
     all[python] = { stamp, probe };
-    const tmp = `${f}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(all));
-    renameSync(tmp, f); // atomic: a concurrent reader sees the old or the new file
+    writeFileAtomic(f, JSON.stringify(all)); // a concurrent reader sees the old or the new file
   } catch { /* a cache only */ }
 }
 
