@@ -93,7 +93,7 @@ test('two run processes on one workspace: the second waits for the first; one fi
     for (let i = 0; i < 200 && !existsSync(history.lockFile); i++) await new Promise((r) => setTimeout(r, 25));
     const busy = spawnSync(process.execPath, [cli, ...runArgs(ws), '--no-wait'], { env: env(worker), encoding: 'utf8' });
     assert.equal(busy.status, 1);
-    assert.match(busy.stderr, new RegExp(`^bert-lab: the workspace is in use by another BERT Lab sweep \\(run problem1, pid ${holder.pid}, since [^)]+; lock .*lock\\)\\n$`));
+    assert.match(busy.stderr, new RegExp(`^bert-lab run: the workspace is in use by another BERT Lab sweep \\(run problem1, pid ${holder.pid}, since [^)]+; lock .*lock\\)\\n$`));
     // A holder killed with SIGKILL leaves a stale lock: the next run takes it over at once.
     holder.kill('SIGKILL');
     await new Promise((r) => holder.on('close', r));
@@ -113,7 +113,7 @@ test('a setup failure is one line naming --data and --model, and one history ent
     mkdirSync(ws);
     const r = spawnSync(process.execPath, [cli, ...runArgs(ws)], { env: env(worker, { FAKE_MODE: 'setup-fail' }), encoding: 'utf8' });
     assert.equal(r.status, 1);
-    assert.equal(r.stderr, 'bert-lab: problem1 could not start: /d: no such data folder — check --data (/d) and --model (/m); 5 more runs with them not started\n');
+    assert.equal(r.stderr, 'bert-lab run: problem1 could not start: /d: no such data folder — check --data (/d) and --model (/m); 5 more runs with them not started\n');
     assert.equal((r.stdout + r.stderr).match(/no such data folder/g)?.length, 1, 'said once');
     assert.doesNotMatch(r.stdout, /SUMMARY|FAILED/);
     const runs = new RunHistory(ws).list();
@@ -136,7 +136,7 @@ test('the README\'s first command without the Hub: one line naming --data and --
     delete e.BERT_LAB_WORKER;
     const r = spawnSync(process.execPath, [cli, 'run', 'problem1', '--quick', '--workspace', ws, '--cache-dir', join(dir, 'cache')], { env: e, encoding: 'utf8', timeout: 50_000 });
     assert.equal(r.status, 1, r.stdout + r.stderr);
-    assert.match(r.stderr, /^bert-lab: problem1 could not start: cannot reach the Hugging Face Hub .* — check --data \(hub:stanfordnlp\/imdb\) and --model \(distilbert-base-uncased\); 5 more runs with them not started\n$/);
+    assert.match(r.stderr, /^bert-lab run: problem1 could not start: cannot reach the Hugging Face Hub .* — check --data \(hub:stanfordnlp\/imdb\) and --model \(distilbert-base-uncased\); 5 more runs with them not started\n$/);
     assert.equal((r.stdout + r.stderr).match(/cannot reach the Hugging Face Hub/g)?.length, 1, `said once:\n${r.stdout}${r.stderr}`);
     assert.deepEqual(new RunHistory(ws).list().map((x) => [x.status, x.failureStage]), [['failed', 'setup']]);
   } finally {
@@ -148,16 +148,17 @@ test('run: bad flags are one line without a stack; a missing --workspace is crea
   const { dir, worker } = setup();
   try {
     const bad: Array<[string[], RegExp]> = [
-      [['--backend', 'gpu'], /^bert-lab: --backend: "gpu" is not one of auto, torch, torch-cuda, torch-mps, torch-cpu, tensorflow-gpu, tensorflow, wasm, cpu\n$/],
-      [['--precision', 'fp8'], /^bert-lab: --precision: "fp8" is not one of auto, fp32, mixed_float16, bf16\n$/],
-      [['--epochs', '0'], /^bert-lab: --epochs: EPOCHS must be an integer of at least 1 \(got "0"\)\n$/],
-      [['--subset-frac', '0x1'], /^bert-lab: --subset-frac: SUBSET_FRAC must be a number \(got "0x1"\)\n$/],
-      [['--eval-batch', '2.5'], /^bert-lab: --eval-batch: EVAL_BATCH must be an integer of at least 1 \(got "2\.5"\)\n$/],
-      [['--bogus'], /^bert-lab: Unknown option '--bogus'.*\n$/],
+      [['--backend', 'gpu'], /^bert-lab run: --backend: "gpu" is not one of auto, torch, torch-cuda, torch-mps, torch-cpu, tensorflow-gpu, tensorflow, wasm, cpu\n$/],
+      [['--precision', 'fp8'], /^bert-lab run: --precision: "fp8" is not one of auto, fp32, mixed_float16, bf16\n$/],
+      [['--epochs', '0'], /^bert-lab run: --epochs: EPOCHS must be an integer of at least 1 \(got "0"\)\n$/],
+      [['--subset-frac', '0x1'], /^bert-lab run: --subset-frac: SUBSET_FRAC must be a number \(got "0x1"\)\n$/],
+      [['--eval-batch', '2.5'], /^bert-lab run: --eval-batch: EVAL_BATCH must be an integer of at least 1 \(got "2\.5"\)\n$/],
+      [['--bogus'], /^bert-lab run: Unknown option '--bogus'.*\n$/],
     ];
     for (const [args, re] of bad) {
       const r = spawnSync(process.execPath, [cli, 'run', 'problem1', '--workspace', dir, ...args], { env: env(worker), encoding: 'utf8' });
-      assert.equal(r.status, 1, args.join(' '));
+      // A usage error (an unknown option) exits 2, as the CLI's other parse errors do; a bad value, 1.
+      assert.equal(r.status, args[0] === '--bogus' ? 2 : 1, args.join(' '));
       assert.match(r.stderr, re);
       assert.ok(noStack(r.stderr));
     }
@@ -167,7 +168,7 @@ test('run: bad flags are one line without a stack; a missing --workspace is crea
     assert.match(r.stderr, new RegExp(`^bert-lab: created the workspace folder ${ws.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
     const fileAsWs = join(dir, 'fake-worker.js');
     const f = spawnSync(process.execPath, [cli, ...runArgs(fileAsWs)], { env: env(worker), encoding: 'utf8' });
-    assert.equal(f.stderr, `bert-lab: --workspace ${fileAsWs}: not a folder\n`);
+    assert.equal(f.stderr, `bert-lab run: --workspace ${fileAsWs}: not a folder\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -226,7 +227,7 @@ test('the history cannot be written during a run (a full disk): the run fails, t
     assert.equal(code, 1, stdout + stderr);
     const lines = stderr.trimEnd().split('\n');
     assert.equal(lines.length, 1, stderr);
-    assert.match(lines[0], /^bert-lab: cannot save the run history: cannot write .*[\\/]run\.json: no space left on the device; run problem1 MAX_LEN=128, LR=2\.0e-05, BATCH=32 failed and the sweep stopped$/);
+    assert.match(lines[0], /^bert-lab run: cannot save the run history: cannot write .*[\\/]run\.json: no space left on the device; run problem1 MAX_LEN=128, LR=2\.0e-05, BATCH=32 failed and the sweep stopped$/);
     assert.ok(noStack(stderr));
     // No temp file anywhere; the run's file is the last complete one (it reads as interrupted now).
     assert.deepEqual(files(runsDir).filter((x) => /\.tmp-/.test(x)), []);
