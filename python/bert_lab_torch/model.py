@@ -4,7 +4,11 @@
 Numerics follow transformers' eager attention: DistilBERT scales q before q.k^T and masked_fill's
 masked scores with finfo.min; BERT scales the scores and adds (1 - mask) * finfo.min; GELU is the
 exact erf form. Where torch has scaled_dot_product_attention (2.0+) it is used instead (fused; same
-function up to float rounding)."""
+function up to float rounding).
+
+Only the [CLS] position of the last layer reaches the classifier (DistilBERT's pre_classifier, BERT's
+pooler), so the last layer computes queries, attention output and feed-forward for that one position
+(keys and values for all): the same logits and gradients, about (T-1)/T of that layer's other work saved."""
 import math
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -127,8 +131,9 @@ class DistilAttention(nn.Module):
         self.heads, self.p = c.num_heads, c.attention_dropout
         self.q_lin, self.k_lin, self.v_lin, self.out_lin = (nn.Linear(c.hidden_size, c.hidden_size) for _ in range(4))
 
-    def forward(self, x, keep):
-        q, k, v = (split_heads(lin(x), self.heads) for lin in (self.q_lin, self.k_lin, self.v_lin))
+    def forward(self, x, keep, q_in=None):
+        q = split_heads(self.q_lin(x if q_in is None else q_in), self.heads)
+        k, v = (split_heads(lin(x), self.heads) for lin in (self.k_lin, self.v_lin))
         return self.out_lin(merge_heads(attention(q, k, v, keep, self.p, self.training, True)))
 
 
@@ -151,8 +156,9 @@ class DistilLayer(nn.Module):
         self.ffn = DistilFFN(c)
         self.output_layer_norm = nn.LayerNorm(c.hidden_size, eps=1e-12)
 
-    def forward(self, x, keep):
-        x = self.sa_layer_norm(self.attention(x, keep) + x)
+    def forward(self, x, keep, cls_only=False):
+        q_in = x[:, :1] if cls_only else x
+        x = self.sa_layer_norm(self.attention(x, keep, q_in) + q_in)
         return self.output_layer_norm(self.ffn(x) + x)
 
 
@@ -170,8 +176,9 @@ class DistilBertModel(nn.Module):
 
     def forward(self, ids, keep):
         x = self.embeddings(ids)
-        for layer in self.transformer.layer:
-            x = layer(x, keep)
+        last = len(self.transformer.layer) - 1
+        for i, layer in enumerate(self.transformer.layer):
+            x = layer(x, keep, cls_only=i == last)  # [B, T, H]; after the last layer [B, 1, H]
         return x
 
 
@@ -214,8 +221,9 @@ class BertSelfAttention(nn.Module):
         self.heads, self.p = c.num_heads, c.attention_dropout
         self.query, self.key, self.value = (nn.Linear(c.hidden_size, c.hidden_size) for _ in range(3))
 
-    def forward(self, x, keep):
-        q, k, v = (split_heads(lin(x), self.heads) for lin in (self.query, self.key, self.value))
+    def forward(self, x, keep, q_in=None):
+        q = split_heads(self.query(x if q_in is None else q_in), self.heads)
+        k, v = (split_heads(lin(x), self.heads) for lin in (self.key, self.value))
         return merge_heads(attention(q, k, v, keep, self.p, self.training, False))
 
 
@@ -236,8 +244,9 @@ class BertAttention(nn.Module):
         self.self = BertSelfAttention(c)
         self.output = BertSelfOutput(c, c.hidden_size)
 
-    def forward(self, x, keep):
-        return self.output(self.self(x, keep), x)
+    def forward(self, x, keep, cls_only=False):
+        q_in = x[:, :1] if cls_only else x
+        return self.output(self.self(x, keep, q_in), q_in)
 
 
 class BertIntermediate(nn.Module):
@@ -256,8 +265,8 @@ class BertLayer(nn.Module):
         self.intermediate = BertIntermediate(c)
         self.output = BertSelfOutput(c, c.intermediate_size)
 
-    def forward(self, x, keep):
-        a = self.attention(x, keep)
+    def forward(self, x, keep, cls_only=False):
+        a = self.attention(x, keep, cls_only)
         return self.output(self.intermediate(a), a)
 
 
@@ -285,8 +294,9 @@ class BertModel(nn.Module):
 
     def forward(self, ids, keep, types):
         x = self.embeddings(ids, types)
-        for layer in self.encoder.layer:
-            x = layer(x, keep)
+        last = len(self.encoder.layer) - 1
+        for i, layer in enumerate(self.encoder.layer):
+            x = layer(x, keep, cls_only=i == last)  # [B, T, H]; after the last layer [B, 1, H]
         return self.pooler(x)
 
 

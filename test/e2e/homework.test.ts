@@ -617,4 +617,29 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
       assert.ok(items >= 2, 'the Run History shows the runs (read from disk) after the reload');
     });
   });
+
+  // The PyTorch engine ships inside the .vsix (python/bert_lab_torch) and runs from the installed extension:
+  // the installed copy's own CLI trains a quick Problem 1 sweep with it, from a folder outside the repository.
+  test('the installed extension trains with the PyTorch engine it ships (python/ in the .vsix)', { timeout: 240_000 }, async () => {
+    const extDir = join(root, 'state', 'extensions');
+    const ext = readdirSync(extDir).find((n) => n.startsWith('bert-lab.bert-lab-'));
+    assert.ok(ext, `no installed bert-lab extension in ${extDir}`);
+    const home = join(extDir, ext);
+    assert.ok(existsSync(join(home, 'python', 'bert_lab_torch', 'model.py')), 'the .vsix ships python/bert_lab_torch');
+    const ws = join(root, 'torch-workspace');
+    mkdirSync(ws);
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [join(home, 'bin', 'bert-lab.js'), 'run', 'problem1', '--quick', '--backend', 'torch-cpu',
+      '--python', '/usr/bin/python3', '--data', DATA, '--model', MODEL, '--workspace', ws], { cwd: ws, encoding: 'utf8', timeout: 230_000 });
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`.split('\n').slice(-15).join('\n'));
+    const runsDir = join(ws, '.bert-lab', 'runs');
+    const records = readdirSync(runsDir).map((id) => JSON.parse(readFileSync(join(runsDir, id, 'run.json'), 'utf8')) as RunRecord);
+    assert.equal(records.length, 6);
+    for (const rec of records) {
+      assert.equal(rec.status, 'finished', rec.error);
+      assert.equal(rec.engine?.engine, 'pytorch');
+      assert.equal(rec.engine?.backend, 'torch-cpu');
+    }
+    log(`installed extension, PyTorch engine: six quick runs in ${((Date.now() - t0) / 1000).toFixed(0)} s on ${records[0].engine?.device} (torch ${records[0].engine?.versions?.torch})`);
+  });
 });
