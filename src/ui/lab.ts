@@ -10,7 +10,7 @@ import * as api from '../common/vscodeapi';
 import { readSettings } from '../common/settings';
 import { RunLog } from '../common/logging';
 import { RunState } from './runState';
-import { NodeTreeProvider } from './views';
+import { NodeTreeProvider, STARTING_VIEW_ID, startingViewProvider } from './views';
 import { engineTree, historyTree, problemsTree, type PlannedProblem, type TreeNode } from './treeModel';
 import { ResultsPanel, RESULTS_VIEW_TYPE, type ResultsHost } from './resultsPanel';
 import { HomeworkNotebooks } from './notebook';
@@ -69,6 +69,7 @@ export class BertLab implements ResultsHost, LabContext {
       vscode.window.createTreeView('bertLab.problems', { treeDataProvider: this.problems, showCollapseAll: true }),
       this.historyView,
       vscode.window.createTreeView('bertLab.engine', { treeDataProvider: this.engine }),
+      vscode.window.registerWebviewViewProvider(STARTING_VIEW_ID, startingViewProvider),
       this.statusBar, this.problems, this.history, this.engine, this.notebooks,
       vscode.notebooks.registerNotebookCellStatusBarItemProvider('jupyter-notebook', this.notebooks),
       vscode.window.registerWebviewPanelSerializer(RESULTS_VIEW_TYPE, {

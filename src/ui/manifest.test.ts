@@ -13,7 +13,11 @@ test('ids, container, views and command titles of the UI contract', () => {
   assert.equal(`${pkg.publisher}.${pkg.name}`, 'bert-lab.bert-lab');
   assert.equal(pkg.displayName, 'BERT Lab');
   assert.deepEqual(c.viewsContainers.activitybar.map((v: { id: string; title: string }) => [v.id, v.title]), [['bertLab', 'BERT Lab']]);
-  assert.deepEqual(c.views.bertLab.map((v: { id: string; name: string }) => [v.id, v.name]), [['bertLab.problems', 'Problems'], ['bertLab.history', 'Run History'], ['bertLab.engine', 'Engine']]);
+  assert.deepEqual(c.views.bertLab.map((v: { id: string; name: string; when?: string }) => [v.id, v.name, v.when]), [
+    ['bertLab.starting', 'Starting', '!bertLab.ready'], ['bertLab.problems', 'Problems', 'bertLab.ready'],
+    ['bertLab.history', 'Run History', 'bertLab.ready'], ['bertLab.engine', 'Engine', 'bertLab.ready']]);
+  // The placeholder is a webview view: unresolved, VS Code leaves it blank (a tree view says "no data provider").
+  assert.equal(c.views.bertLab[0].type, 'webview');
   const titles = Object.fromEntries(c.commands.map((x: { command: string; title: string; category: string }) => [x.command, `${x.category}: ${x.title}`]));
   const contract: Record<string, string> = {
     'bertLab.runProblem1': 'Run Problem 1 Sweep', 'bertLab.runProblem2': 'Run Problem 2 Data-Size Study', 'bertLab.runProblem3': 'Run Problem 3 Model Comparison',

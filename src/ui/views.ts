@@ -51,3 +51,19 @@ export class NodeTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     this.changed.dispose();
   }
 }
+
+/**
+ * The placeholder shown while BERT Lab starts (`"when": "!bertLab.ready"`). After a window reload VS Code
+ * draws the restored side bar before the extension host runs: tree views without a provider say "There is
+ * no data provider registered…", while an unresolved webview view stays blank. So the tree views wait for
+ * `bertLab.ready` and this view keeps the container open meanwhile. Static text, no script.
+ */
+export const STARTING_VIEW_ID = 'bertLab.starting';
+export const startingViewProvider: vscode.WebviewViewProvider = {
+  resolveWebviewView(view) {
+    view.webview.options = { enableScripts: false, localResourceRoots: [] };
+    view.webview.html = `<!DOCTYPE html><html><head><meta charset="utf-8">`
+      + `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`
+      + `</head><body style="color: var(--vscode-descriptionForeground); font-family: var(--vscode-font-family)">Starting BERT Lab…</body></html>`;
+  },
+};

@@ -591,29 +591,24 @@ describe('the homework in a real VS Code (code-server + Chromium)', { skip }, ()
   test('after a window reload the BERT Lab side bar comes back with the history from disk', { timeout: 120_000 }, async (t) => {
     await step(t, 'after-reload', async () => {
       await runCommand(page, 'Developer: Reload Window');
-      await sleep(700);
-      await waitForActivityBar(page, 'BERT Lab');
+      await sleep(300);
+      // Watch from the moment the window reloads: VS Code draws the restored side bar before the extension
+      // host is up. The tree views wait for bertLab.ready and a blank webview placeholder ("Starting") keeps
+      // the container open meanwhile, so VS Code's "There is no data provider registered" must never show.
       const history = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^\s*Run History/i }) }).first();
-      // The BERT Lab side bar was open before the reload: it comes back by itself.
-      const back = await history.waitFor({ timeout: 15_000 }).then(() => true, () => false);
-      log(`after reload: the BERT Lab side bar came back by itself: ${back}`);
-      if (!back) await activityBarItem(page, 'BERT Lab').click();
-      // Watch the views while the extension starts again: VS Code shows this text when a view has no provider yet.
-      let flashes = 0;
+      let flashes = 0, items = 0, back = false;
       const t0 = Date.now();
-      let items = 0;
       while (Date.now() - t0 < 30_000) {
-        const seen = await page.getByText('There is no data provider registered').filter({ visible: true }).count();
-        flashes += seen;
-        items = await history.locator('.pane-body [role="treeitem"]').count();
+        flashes += await page.getByText('There is no data provider registered').filter({ visible: true }).count().catch(() => 0);
+        back = back || await history.isVisible().catch(() => false);
+        items = back ? await history.locator('.pane-body [role="treeitem"]').count().catch(() => 0) : 0;
         if (items >= 2 && Date.now() - t0 > 5000) break;
         await sleep(200);
       }
-      // Not asserted (reported instead): VS Code renders the cached views before the remote extension host is up,
-      // with its own "no data provider" text until BERT Lab registers its providers (~1 s here); hiding the views
-      // until then ("when": "bertLab.ready") removed the text but lost the side bar on reload (tried, reverted).
-      log(`after reload: ${items} Run History items; "no data provider" visible in ${flashes} polls of 200 ms`);
+      log(`after reload: side bar back by itself: ${back}; ${items} Run History items; "no data provider" visible in ${flashes} polls of 200 ms`);
+      if (!back) await activityBarItem(page, 'BERT Lab').click(); // for the screenshot
       assert.equal(back, true, 'the BERT Lab side bar came back by itself after the reload');
+      assert.equal(flashes, 0, 'no "There is no data provider registered" text while BERT Lab starts');
       assert.ok(items >= 2, 'the Run History shows the runs (read from disk) after the reload');
     });
   });
