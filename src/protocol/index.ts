@@ -16,6 +16,10 @@ export type BackendPreference = 'auto' | 'torch' | BackendName;
 /** Training precision: 'auto' = fp32 on CPU, the notebook's mixed_float16 on CUDA. */
 export type Precision = 'auto' | 'fp32' | 'mixed_float16' | 'bf16';
 
+/** Every backend a run may ask for, in the order the CLI and settings list them. */
+export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'torch', 'torch-cuda', 'torch-mps', 'torch-cpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export const PRECISIONS: readonly Precision[] = ['auto', 'fp32', 'mixed_float16', 'bf16'];
+
 /** The configuration of one run: everything needed to reproduce it. */
 export interface RunConfig {
   /** Which problem of the homework spec this run belongs to, e.g. "problem1"; "single" for ad-hoc runs. */

@@ -19,6 +19,13 @@ test('one run-field validation: values, typed text, whole configs', () => {
   const [c] = planProblem(HOMEWORK9, 'problem1', { data: '/d', model: '/m' }, []);
   assert.equal(checkRunConfig(c), undefined);
   assert.equal(checkRunConfig({ ...c, evalBatchSize: 0 }), 'EVAL_BATCH must be an integer of at least 1, got 0');
+  // Engine fields come over IPC too: the interpreter is spawned, so only an absolute path or a bare command.
+  assert.equal(checkRunConfig({ ...c, backend: 'torch-cpu', precision: 'bf16', python: '/usr/bin/python3' }), undefined);
+  assert.equal(checkRunConfig({ ...c, python: 'python3' }), undefined);
+  assert.match(checkRunConfig({ ...c, python: '../evil/python' })!, /^python must be an absolute path or a command name/);
+  assert.match(checkRunConfig({ ...c, python: '/usr/bin/python3\n--x' })!, /^python must be/);
+  assert.match(checkRunConfig({ ...c, backend: 'gpu' as never })!, /^backend must be one of auto, torch/);
+  assert.match(checkRunConfig({ ...c, precision: 'fp8' as never })!, /^precision must be one of/);
   assert.equal(checkRunConfig({ ...c, limitTrain: -1 }), 'limitTrain must be an integer of at least 1, got -1');
 });
 

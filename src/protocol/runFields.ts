@@ -1,7 +1,7 @@
 // The one definition of what a valid run value is (MAX_LEN, LR, BATCH, SUBSET_FRAC, EPOCHS, …) and how a
 // run config is labelled. Used by the spec's validation, the CLI's flags and the run planner; the worker,
 // the tree view and the settings can adopt it (pure: imports only protocol types, no vscode, no fs).
-import type { RunConfig } from './index';
+import { BACKEND_PREFERENCES, PRECISIONS, type RunConfig } from './index';
 
 /** Fields of a run config that a problem may set, sweep, carry over or a user may edit. */
 export type RunField = 'maxLen' | 'learningRate' | 'batchSize' | 'subsetFrac' | 'model';
@@ -63,6 +63,13 @@ export function checkRunConfig(c: RunConfig): string | undefined {
   if (typeof c.problem !== 'string' || typeof c.key !== 'string') return 'the config lacks problem/key';
   if (typeof c.model !== 'string' || !c.model) return 'the config lacks a model';
   if (typeof c.data !== 'string' || !c.data) return 'the config lacks a data source';
+  if (c.backend !== undefined && !BACKEND_PREFERENCES.includes(c.backend)) return `backend must be one of ${BACKEND_PREFERENCES.join(', ')}, got ${String(c.backend)}`;
+  if (c.precision !== undefined && !PRECISIONS.includes(c.precision)) return `precision must be one of ${PRECISIONS.join(', ')}, got ${String(c.precision)}`;
+  // The interpreter is spawned (without a shell): an absolute path or a bare command name found on PATH.
+  // (No node:path here: the webview imports this folder too.)
+  if (c.python !== undefined && !(typeof c.python === 'string' && /^[^\0\r\n]+$/.test(c.python) && (/^([\\/]|[A-Za-z]:[\\/])/.test(c.python) || !/[\\/]/.test(c.python)))) {
+    return `python must be an absolute path or a command name, got ${JSON.stringify(c.python)}`;
+  }
   for (const f of Object.keys(RULES) as NumericField[]) {
     if ((f === 'limitTrain' || f === 'limitEval') && c[f] === undefined) continue;
     const bad = checkRunField(f, c[f]);

@@ -9,12 +9,11 @@ import { computeAnswers } from '../../experiments/answers';
 import { DEFAULT_SETTINGS, HOMEWORK9, QUICK, loadSpecFile, type HomeworkSpec, type Settings } from '../../experiments/spec';
 import { configLabel, parseRunField, type NumericField } from '../../protocol/runFields';
 import { selectBest } from '../../protocol/records';
-import { resultCaveat, type BackendPreference, type Precision, type ProgressMessage, type RunRecord } from '../../protocol';
+import { BACKEND_PREFERENCES, PRECISIONS, resultCaveat, type BackendPreference, type Precision, type ProgressMessage, type RunRecord } from '../../protocol';
 
 export const summary = "Run a problem's experiments (problem1|problem2|problem3|all)";
 
-export const BACKENDS: readonly BackendPreference[] = ['auto', 'torch', 'torch-cuda', 'torch-mps', 'torch-cpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
-export const PRECISIONS: readonly Precision[] = ['auto', 'fp32', 'mixed_float16', 'bf16'];
+export const BACKENDS = BACKEND_PREFERENCES;
 
 const HELP = `usage: bert-lab run <problem1|problem2|problem3|all> [options]
 
