@@ -1,4 +1,4 @@
-// The pure parts of the split UI: labels, the quick flag, answers (all-failed sweep, caveat), the fill
+// The pure parts of the split UI: labels, the quick flag, the fill
 // decision's question, the log (each line once), typed command arguments, and the one sweep path.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +8,6 @@ import type { AnswerValue, FromWorker, RunConfig, RunRecord } from '../protocol'
 import { decideFill } from '../notebook/fillDecision';
 import { RunLog } from '../common/logging';
 import { formatDuration, quickTag, shortLabel, shortLr } from './labels';
-import { answersView, latestSweep } from './answersView';
 import { problemRefOf, runIdOf, runScopeOf } from './commandArgs';
 import { plannedBase, runThroughRunner, valuesDiff } from './sweepPlan';
 import { filledButtonText } from './notebookText';
@@ -43,26 +42,6 @@ test('quick flag: capped splits and tiny models are named', () => {
   assert.equal(quickTag(cfg({ model: '/shared/models/distilbert-tiny-random' })), 'tiny model');
   assert.equal(quickTag(cfg({ limitTrain: 64, limitEval: 32, model: 'x/distilbert-tiny-random' })), 'quick · tiny model');
   assert.equal(quickTag(cfg()), '');
-});
-
-test('answers: the caveat of the run they came from; none after a sweep (other data or model) whose runs all failed', () => {
-  const good = rec('finished', { sweepId: 'old', metrics: { valAccuracyAtMinValLoss: 0.5 } as RunRecord['metrics'] }, { limitTrain: 64, model: '/m/distilbert-tiny-random' });
-  const answer: AnswerValue = { variable: 'a1a', problem: 'problem1', value: 0.5, runId: good.id, description: 'd', tie: '2 configurations at 0.5000: the first in the sweep order' };
-  let view = answersView([answer], [good]);
-  assert.equal(view[0].caveat, 'quick run with distilbert-tiny-random');
-  assert.equal(view[0].tie, answer.tie, 'the runner\'s tie explanation is passed on');
-  // A newer sweep (other data, say) whose runs all failed: no answer at all.
-  const failed = [rec('failed', { sweepId: 'new', failureStage: 'setup' }, { data: 'other' }), rec('failed', { sweepId: 'new' }, { data: 'other' })];
-  assert.deepEqual(latestSweep([good, ...failed], 'problem1').map((r) => r.id), failed.map((r) => r.id));
-  view = answersView([answer], [good, ...failed]);
-  assert.equal(view[0].value, null);
-  assert.equal(view[0].runId, undefined);
-  assert.match(view[0].note!, /all 2 runs failed/);
-  // Still running, or one run finished: the answer stays.
-  assert.equal(answersView([answer], [good, failed[0], rec('queued', { sweepId: 'new' })])[0].value, 0.5);
-  assert.equal(answersView([{ ...answer, caveat: undefined }], [good, failed[0], rec('finished', { sweepId: 'new' })])[0].value, 0.5);
-  // A failed re-run of one config with the same data and model says nothing against the answer.
-  assert.equal(answersView([answer], [good, rec('failed', { sweepId: 'again' }, good.config)])[0].value, 0.5);
 });
 
 test('fill decision in VS Code: a quick result, or a value that is not the placeholder, asks first', () => {

@@ -4,7 +4,6 @@
 import { EventEmitter } from 'node:events';
 import type { EngineInfo, FromWorker, ProgressMessage, ResultsState, RunRecord } from '../protocol';
 import { computeAnswers } from '../experiments/answers';
-import { answersView } from './answersView';
 import type { HomeworkSpec } from '../experiments/spec';
 
 /** The part of the runner the UI listens to. */
@@ -103,7 +102,7 @@ export class RunState extends EventEmitter {
       runs,
       liveLoss: { ...this.liveLoss },
       progress: Object.fromEntries(Object.entries(this.progress).filter(([id]) => this.records.get(id)?.status === 'running')),
-      answers: answersView(computeAnswers(runs, this.spec), runs),
+      answers: computeAnswers(runs, this.spec),
       problems: this.spec.problems.map((p) => ({ id: p.id, title: p.title })),
       notebookAvailable,
     };
