@@ -232,12 +232,24 @@ export async function runCommand(page: Page, title: string): Promise<void> {
 
 /** Opens a workspace file by name with Quick Open (Ctrl+P). */
 export async function quickOpen(page: Page, fileName: string): Promise<void> {
-  await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ timeout: 10_000 });
-  await input.fill(fileName);
-  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: fileName }).first().waitFor({ timeout: 20_000 });
-  await page.keyboard.press('Enter');
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: fileName }).first();
+  // While the workbench is still settling (views appearing as extensions start) the picker can lose the
+  // focus and close, as it can for a person: open it again, as a person would.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.keyboard.press('Control+P');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(fileName, { timeout: 5000 });
+      await row.waitFor({ timeout: 20_000 });
+      await page.keyboard.press('Enter');
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(500);
+    }
+  }
 }
 
 /** The content frame of our extension's webview (two iframes deep). */
