@@ -8,7 +8,7 @@ import { initBackend } from './backend';
 import { randomClassifier } from './checkpoint';
 import { makeConfig, type ModelType } from './config';
 import { crossEntropy } from './layers';
-import { KerasAdam } from './train';
+import { KerasAdam } from './adam';
 
 const VOCAB = 40, SIGNAL = 5, LEN = 12;
 

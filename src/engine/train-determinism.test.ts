@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from './backend';
 import { shared } from './testing';
 import { loadClassifier } from './checkpoint';
-import { trainAndEvaluate, type TrainData } from './train';
+import type { TrainData } from './train';
+import { trainAndEvaluate } from './tfjsEngine';
 
 // WASM, as the test's name says: a WASM that does not start fails the test (build first: dist/ has the binaries).
 before(async () => { await initBackend('wasm'); });

@@ -5,10 +5,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import type { EncodedBatch, SequenceClassifier } from './api';
 import { loadClassifier } from './checkpoint';
 import { shared } from './testing';
-import {
-  CancelledError, EarlyStopping, KerasAdam, OutOfMemoryError, epochOrder, makeBatch, disposeBatch, isOutOfMemoryError, trainAndEvaluate,
-  type TrainData, type TrainOptions,
-} from './train';
+import { CancelledError, EarlyStopping, OutOfMemoryError, epochOrder, isOutOfMemoryError, type TrainData, type TrainOptions } from './train';
+import { KerasAdam } from './adam';
+import { disposeBatch, makeBatch, trainAndEvaluate } from './tfjsEngine';
 import type { ProgressMessage } from '../protocol';
 
 before(async () => { await tf.setBackend('cpu'); });

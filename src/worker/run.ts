@@ -4,7 +4,8 @@
 import { join } from 'node:path';
 import type { SequenceClassifier, LoadReport } from '../engine/api';
 import type { ModelConfig } from '../engine/config';
-import { CancelledError, OutOfMemoryError, TfjsEngine, fit, type ComputeEngine, type TokenizedSplit } from '../engine/train';
+import { CancelledError, OutOfMemoryError, fit, type ComputeEngine, type TokenizedSplit } from '../engine/train';
+import { TfjsEngine } from '../engine/tfjsEngine';
 import type { EngineChoice } from '../engine/torch/select';
 import type { TorchDevice } from '../engine/torch/protocol';
 import { checkRunConfig } from '../protocol/runFields';

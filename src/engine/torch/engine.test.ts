@@ -14,7 +14,8 @@ import { readConfig } from '../config';
 import { hasZeroGradient } from '../parity';
 import { readSafetensors, writeSafetensors } from '../safetensors';
 import { shared } from '../testing';
-import { CancelledError, OutOfMemoryError, TfjsEngine, evaluate, makeBatch, type TrainData } from '../train';
+import { CancelledError, OutOfMemoryError, type TrainData } from '../train';
+import { TfjsEngine, evaluate, makeBatch } from '../tfjsEngine';
 import type { SequenceClassifier } from '../api';
 import { TorchEngine } from './engine';
 
